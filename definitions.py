@@ -1,0 +1,106 @@
+"""Example code location: three assets that do real work on local CSV files, and the jobs of
+``job_specs/``.
+
+Buckets are folders under ``data/`` (or under ``$NEXUS_EXAMPLE_DATA``): the ingestion assets
+read every CSV in their ``source_bucket`` and write one combined CSV into ``target_bucket``;
+``report`` summarises both into a Markdown file there.
+"""
+
+import csv
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from nexus_dagster import NexusParams, build_definitions, nexus_asset
+
+DATA_ROOT = Path(os.environ.get("NEXUS_EXAMPLE_DATA", Path(__file__).parent / "data"))
+
+
+def _read_rows(bucket: str) -> list[dict[str, str]]:
+    folder = DATA_ROOT / bucket
+    if not folder.is_dir():
+        raise FileNotFoundError(f"source bucket folder {folder} does not exist")
+    rows: list[dict[str, str]] = []
+    for path in sorted(folder.glob("*.csv")):
+        with path.open(newline="") as handle:
+            rows.extend(csv.DictReader(handle))
+    return rows
+
+
+def _write_rows(bucket: str, file_name: str, rows: list[dict[str, str]]) -> Path:
+    target = DATA_ROOT / bucket / file_name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with target.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["empty"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return target
+
+
+@nexus_asset(
+    params={"source_bucket": "string!", "target_bucket": "string!", "batch_size": "int"},
+    group_name="ingestion",
+)
+def sales_ingestion_asset(
+    context: dg.AssetExecutionContext, params: NexusParams
+) -> dg.MaterializeResult:
+    """Combine the sales CSV exports found in `source_bucket` into `target_bucket/sales.csv`."""
+    values = params.for_asset(context)
+    rows = _read_rows(values["source_bucket"])
+    batch_size = values.get("batch_size") or len(rows) or 1
+    context.log.info(f"{len(rows)} sales rows in batches of {batch_size}")
+    target = _write_rows(values["target_bucket"], "sales.csv", rows)
+    return dg.MaterializeResult(metadata={"rows": len(rows), "path": str(target)})
+
+
+@nexus_asset(params={"source_bucket": "string!", "target_bucket": "string!"}, group_name="ingestion")
+def marketing_ingestion_asset(
+    context: dg.AssetExecutionContext, params: NexusParams
+) -> dg.MaterializeResult:
+    """Combine the marketing CSV exports in `source_bucket` into `target_bucket/marketing.csv`."""
+    values = params.for_asset(context)
+    rows = _read_rows(values["source_bucket"])
+    target = _write_rows(values["target_bucket"], "marketing.csv", rows)
+    return dg.MaterializeResult(metadata={"rows": len(rows), "path": str(target)})
+
+
+@nexus_asset(
+    params={"min_amount": "float"},
+    config={
+        "sales_file": "{{ params.target_bucket }}/sales.csv",
+        "marketing_file": "{{ params.target_bucket }}/marketing.csv",
+        "min_amount": "{{ params.min_amount }}",
+        "title": "Sales and marketing report for {{ params.target_bucket }}",
+    },
+    deps=[sales_ingestion_asset, marketing_ingestion_asset],
+    group_name="reporting",
+)
+def report(context: dg.AssetExecutionContext, params: NexusParams) -> dg.MaterializeResult:
+    """Summarise sales above `min_amount` against marketing spend, as Markdown."""
+    settings = params.render(context)
+    min_amount = settings["min_amount"] or 0.0
+    sales = [r for r in _read_csv(settings["sales_file"]) if float(r["amount"]) >= min_amount]
+    spend = sum(float(r["spend"]) for r in _read_csv(settings["marketing_file"]))
+    revenue = sum(float(r["amount"]) for r in sales)
+    text = (
+        f"# {settings['title']}\n\n"
+        f"- sales rows at or above {min_amount}: {len(sales)}\n"
+        f"- revenue: {revenue:.2f}\n- marketing spend: {spend:.2f}\n"
+    )
+    target = DATA_ROOT / Path(settings["sales_file"]).parent / "report.md"
+    target.write_text(text)
+    return dg.MaterializeResult(
+        metadata={"revenue": revenue, "report": dg.MetadataValue.md(text), "path": str(target)}
+    )
+
+
+def _read_csv(relative: str) -> list[dict[str, str]]:
+    with (DATA_ROOT / relative).open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+defs = build_definitions(
+    "job_specs",
+    assets=[sales_ingestion_asset, marketing_ingestion_asset, report],
+)

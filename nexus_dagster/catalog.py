@@ -1,0 +1,102 @@
+"""The code location's assets as nexus-dagster sees them: each asset's name (its key as Dagster
+prints it), what it declares, and how a spec's ``selection`` resolves against them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.definitions_class import _canonicalize_specs_to_assets_defs
+
+from nexus_dagster.declarations import declared_config, declared_params
+from nexus_dagster.errors import NexusSelectionError
+from nexus_dagster.param_types import ParamType
+from nexus_dagster.rules import suggest
+
+AssetLike = Any  # dg.AssetsDefinition | dg.AssetSpec | dg.SourceAsset, as Definitions takes them
+
+
+@dataclass(frozen=True)
+class AssetInfo:
+    """One asset: its printed key, its declared parameters and ``nexus/config`` template."""
+
+    name: str
+    key: dg.AssetKey
+    params: Mapping[str, ParamType]
+    config: Any
+
+
+def asset_name(key: dg.AssetKey) -> str:
+    """An asset key as specs name it: ``raw/sales`` for ``AssetKey(["raw", "sales"])``."""
+    return key.to_user_string()
+
+
+def _specs(asset: AssetLike) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any]]]:
+    if isinstance(asset, dg.AssetsDefinition):
+        for spec in asset.specs:
+            yield spec.key, spec.metadata
+    elif isinstance(asset, (dg.AssetSpec, dg.SourceAsset)):
+        yield asset.key, asset.metadata or {}
+
+
+class Catalog:
+    """Every asset of a code location, by name."""
+
+    def __init__(self, assets: Sequence[AssetLike]) -> None:
+        self._assets = list(assets)
+        self.by_name: dict[str, AssetInfo] = {}
+        for asset in self._assets:
+            for key, metadata in _specs(asset):
+                name = asset_name(key)
+                self.by_name[name] = AssetInfo(
+                    name, key, declared_params(name, metadata), declared_config(name, metadata)
+                )
+
+    @cached_property
+    def _graph_assets(self) -> list[dg.AssetsDefinition | dg.SourceAsset]:
+        return [
+            a
+            for a in _canonicalize_specs_to_assets_defs(self._assets)
+            if isinstance(a, (dg.AssetsDefinition, dg.SourceAsset))
+        ]
+
+    def resolve_selection(self, selection: str) -> list[str]:
+        """The names of the assets a Dagster selection string selects, in catalog order.
+
+        Raises :class:`NexusSelectionError` with Dagster's own message when it is not valid.
+        """
+        try:
+            keys = dg.AssetSelection.from_string(selection).resolve(self._graph_assets)
+        except Exception as err:  # Dagster raises several types for a bad selection string
+            first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            raise NexusSelectionError(f"invalid selection `{selection}`: {first_line}") from None
+        names = {asset_name(k) for k in keys}
+        return [name for name in self.by_name if name in names]
+
+
+def inspect_selection_params(
+    selection: str | Sequence[str], assets: Sequence[AssetLike]
+) -> list[str]:
+    """The sorted prefixed names ``asset.param`` of every parameter the selected assets declare.
+
+    ``selection`` is a list of asset names or one Dagster selection string.
+
+    Example::
+
+        >>> inspect_selection_params(["sales_ingestion_asset", "marketing_ingestion_asset"], assets)
+        ['marketing_ingestion_asset.source_bucket', 'sales_ingestion_asset.source_bucket', ...]
+    """
+    catalog = Catalog(assets)
+    if isinstance(selection, str):
+        names = catalog.resolve_selection(selection)
+    else:
+        for name in selection:
+            if name not in catalog.by_name:
+                hint = suggest(name, catalog.by_name)
+                raise NexusSelectionError(f"unknown asset `{name}`{hint}")
+        names = list(selection)
+    return sorted(f"{name}.{p}" for name in names for p in catalog.by_name[name].params)

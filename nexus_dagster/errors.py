@@ -1,0 +1,104 @@
+"""The one error hierarchy of nexus-dagster.
+
+Every error derives from :class:`NexusError`. Errors about spec files carry the file, line,
+column and dotted key of each problem as attributes, not only as text, so tools can point at
+them; every message says what to do next.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "NexusConfigError",
+    "NexusDeclarationError",
+    "NexusError",
+    "NexusParamError",
+    "NexusSelectionError",
+    "NexusSpecError",
+    "SpecProblem",
+]
+
+
+class NexusError(Exception):
+    """Base class of every error raised by nexus-dagster."""
+
+
+@dataclass(frozen=True)
+class SpecProblem:
+    """One problem in one spec file.
+
+    ``key`` is the dotted path of the offending key inside the file (``ops_config.sales.x``),
+    empty when the problem concerns the whole file.
+    """
+
+    path: str
+    line: int
+    col: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.key}: " if self.key else ""
+        return f"{self.path}:{self.line}:{self.col}: {where}{self.message}"
+
+
+class NexusSpecError(NexusError):
+    """Every problem found in every spec file, one ``path:line:col: message`` line each.
+
+    Example::
+
+        try:
+            load_job_specs("job_specs", assets=[...])
+        except NexusSpecError as err:
+            for problem in err.problems:
+                print(problem.path, problem.line, problem.key, problem.message)
+    """
+
+    def __init__(self, problems: Sequence[SpecProblem]) -> None:
+        self.problems: tuple[SpecProblem, ...] = tuple(
+            sorted(problems, key=lambda p: (p.path, p.line, p.col, p.key, p.message))
+        )
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in nexus job specs:"
+        super().__init__("\n".join([header, *(str(p) for p in self.problems)]))
+
+
+class NexusDeclarationError(NexusError):
+    """An asset's ``nexus/params`` or ``nexus/config`` metadata is malformed."""
+
+    def __init__(self, asset: str, key: str, message: str) -> None:
+        self.asset = asset
+        self.key = key
+        super().__init__(f"asset `{asset}`, metadata `{key}`: {message}")
+
+
+class NexusParamError(NexusError):
+    """A value an asset needs at run time is missing or unusable.
+
+    ``asset`` and ``param`` name what was being resolved; ``names`` are the run config fields
+    that could have supplied it.
+    """
+
+    def __init__(self, asset: str, param: str, message: str, names: Sequence[str] = ()) -> None:
+        self.asset = asset
+        self.param = param
+        self.names = tuple(names)
+        super().__init__(message)
+
+
+class NexusConfigError(NexusError):
+    """Values given for a job's run config (a schedule, a sensor, a helper) are wrong.
+
+    ``names`` lists the offending field names.
+    """
+
+    def __init__(self, job: str, message: str, names: Sequence[str] = ()) -> None:
+        self.job = job
+        self.names = tuple(names)
+        super().__init__(f"job `{job}`: {message}")
+
+
+class NexusSelectionError(NexusError, ValueError):
+    """A selection names assets that do not exist, or is not a valid Dagster selection."""

@@ -1,0 +1,122 @@
+"""The ``params`` resource: what a run was given, resolved inside each asset (contract §5)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+import dagster as dg
+
+from nexus_dagster.declarations import declared_config, declared_params
+from nexus_dagster.errors import NexusParamError
+from nexus_dagster.naming import prefixed
+from nexus_dagster.param_types import ParamType
+from nexus_dagster.rules import Resolved, resolve
+from nexus_dagster.templates import render
+
+AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
+
+
+class NexusParams(dg.ConfigurableResource):
+    """The job's parameter values for this run.
+
+    ``config`` holds each shared value under its simple name and each per-asset value under
+    ``__nexus_ops__{asset op name}__{param}``; a job built from a spec fills it from the flat run
+    config the launchpad shows. Inside an asset, ask for that asset's values:
+
+    Example::
+
+        @nexus_asset(params={"source_bucket": "string!", "batch_size": "int"})
+        def sales_ingestion_asset(context: dg.AssetExecutionContext, params: NexusParams):
+            values = params.for_asset(context)  # per-asset value > shared value > absent
+            read(values["source_bucket"], batch=values.get("batch_size", 500))
+    """
+
+    config: dict[str, Any] = {}
+
+    def for_asset(
+        self, context: AssetContext, asset_key: str | dg.AssetKey | None = None
+    ) -> Mapping[str, Any]:
+        """A read-only mapping of every parameter the asset declares, resolved.
+
+        ``asset_key`` is needed only in a multi-asset that materializes several keys.
+        Raises :class:`NexusParamError` when a required value is missing.
+        """
+        name, metadata = _asset_of(context, asset_key)
+        resolved = self._resolved(context, name, declared_params(name, metadata))
+        return MappingProxyType({param: r.value for param, r in resolved.items()})
+
+    def render(self, context: AssetContext, asset_key: str | dg.AssetKey | None = None) -> Any:
+        """The asset's ``nexus/config`` with every ``{{params.NAME}}`` placeholder filled.
+
+        A placeholder that is the whole string yields the typed value; otherwise the value is
+        inserted as text. ``None`` when the asset has no ``nexus/config``.
+        """
+        name, metadata = _asset_of(context, asset_key)
+        values = self.for_asset(context, asset_key)
+        return render(declared_config(name, metadata), values)
+
+    def _resolved(
+        self, context: AssetContext, asset: str, declared: Mapping[str, ParamType]
+    ) -> dict[str, Resolved]:
+        resolved, missing = resolve(asset, declared, self.config)
+        if missing:
+            param = missing[0]
+            own = prefixed(asset, param)
+            raise NexusParamError(
+                asset,
+                param,
+                f"asset `{asset}` needs parameter `{param}` but run of job "
+                f"`{context.job_name}` has no value for it: set `{own}` (this asset only) or "
+                f"`{param}` (shared) in the run config of a job built from a spec that selects "
+                f"`{asset}`",
+                names=(own, param),
+            )
+        for param, item in resolved.items():
+            ptype = declared[param]
+            if ptype.is_secret:
+                value = _read_secret(asset, param, ptype, item.value)
+                resolved[param] = Resolved(value, item.source, item.field)
+        return resolved
+
+
+def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:
+    if ptype.kind == "list":
+        assert ptype.item is not None
+        return [_read_secret(asset, param, ptype.item, v) for v in value or []]
+    if not (isinstance(value, Mapping) and isinstance(value.get("env"), str)):
+        raise NexusParamError(
+            asset,
+            param,
+            f"parameter `{param}` of asset `{asset}` is a secret and takes only "
+            "`{env: VAR}`",
+        )
+    variable = value["env"]
+    if variable not in os.environ:
+        raise NexusParamError(
+            asset,
+            param,
+            f"parameter `{param}` of asset `{asset}` reads the environment variable "
+            f"`{variable}`, which is not set in the run's process",
+        )
+    return os.environ[variable]
+
+
+def _asset_of(
+    context: AssetContext, asset_key: str | dg.AssetKey | None
+) -> tuple[str, Mapping[str, Any]]:
+    assets_def = context.assets_def
+    if asset_key is None:
+        keys = list(context.selected_asset_keys)
+        if len(keys) != 1:
+            raise NexusParamError(
+                "", "", "this step materializes several assets; pass `asset_key=` to say which"
+            )
+        key = keys[0]
+    elif isinstance(asset_key, str):
+        key = dg.AssetKey.from_user_string(asset_key)
+    else:
+        key = asset_key
+    return key.to_user_string(), assets_def.specs_by_key[key].metadata

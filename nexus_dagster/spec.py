@@ -1,0 +1,366 @@
+"""Job spec files: the pydantic model of one file (contract §3), and loading a specs folder
+into checked :class:`JobSpec` objects, with every problem of every file collected into one
+:class:`NexusSpecError`.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from dagster._utils.schedules import is_valid_cron_string
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
+
+from nexus_dagster.catalog import AssetLike, Catalog
+from nexus_dagster.errors import NexusSelectionError, NexusSpecError, SpecProblem
+from nexus_dagster.naming import split_name
+from nexus_dagster.param_types import TypeStringError, parse_type
+from nexus_dagster.rules import JobField, derive_fields, run_config_from_values, suggest
+from nexus_dagster.yaml_source import MAX_FILE_BYTES, YamlDocument, YamlSyntaxError, load_yaml
+
+JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for job and schedule names
+SPEC_SUFFIXES = (".yaml", ".yml")
+
+
+def _selection_form(value: Any) -> Any:
+    if isinstance(value, str) or (
+        isinstance(value, list) and all(isinstance(item, str) for item in value)
+    ):
+        return value
+    raise ValueError("must be a list of asset keys or one Dagster selection string")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ScheduleModel(_Model):
+    """One entry of ``schedules:``."""
+
+    name: str | None = None
+    cron: str
+    timezone: str = "UTC"
+    parameter_values: dict[str, Any] = {}
+    default_status: Literal["RUNNING", "STOPPED"] = "STOPPED"
+
+
+class JobSpecModel(_Model):
+    """A job spec file. Unknown keys anywhere are errors."""
+
+    name: str | None = None
+    description: str | None = None
+    selection: Annotated[list[str] | str, BeforeValidator(_selection_form)]
+    params_schema: dict[str, str] = {}
+    parameter_values: dict[str, Any] = {}
+    ops_config: dict[str, dict[str, Any]] = {}
+    tags: dict[str, str] = {}
+    schedules: list[ScheduleModel] = []
+
+
+@dataclass(frozen=True)
+class ScheduleSpec:
+    """A schedule of a job, with the full flat run config each tick launches."""
+
+    name: str
+    cron: str
+    timezone: str
+    default_status: str
+    run_config: Mapping[str, Any]
+
+
+@dataclass
+class JobSpec:
+    """One loaded spec file. ``selected``, ``fields`` and ``schedules`` are filled only when
+    the specs were loaded with the code location's assets."""
+
+    path: Path
+    name: str
+    model: JobSpecModel
+    document: YamlDocument
+    selected: tuple[str, ...] = ()
+    fields: tuple[JobField, ...] = ()
+    schedules: tuple[ScheduleSpec, ...] = ()
+    problems: list[SpecProblem] = field(default_factory=list)
+
+    def problem(self, key: Sequence[Any], message: str) -> None:
+        line, col = self.document.position(tuple(key))
+        self.problems.append(SpecProblem(str(self.path), line, col, dotted(key), message))
+
+
+def dotted(key: Sequence[Any]) -> str:
+    """A key path as users read it: ``schedules[0].parameter_values.target_bucket``."""
+    text = ""
+    for part in key:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+    return text
+
+
+def spec_files(specs_dir: Path) -> list[Path]:
+    """Every ``*.yaml`` / ``*.yml`` file under ``specs_dir``, hidden folders skipped, sorted."""
+    return sorted(
+        p
+        for p in specs_dir.rglob("*")
+        if p.suffix in SPEC_SUFFIXES
+        and not any(part.startswith(".") for part in p.relative_to(specs_dir).parts)
+        and (p.is_file() or p.is_symlink())
+    )
+
+
+def load_job_specs(
+    specs_dir: str | Path, assets: Sequence[AssetLike] | None = None
+) -> list[JobSpec]:
+    """Load and check every spec under ``specs_dir``.
+
+    Without ``assets`` only what the files alone can tell is checked (YAML, keys, types, cron,
+    timezones, names); with the code location's assets, everything (contract §4).
+    Raises :class:`NexusSpecError` listing every problem of every file.
+
+    Example::
+
+        specs = load_job_specs("job_specs", assets=[sales_ingestion_asset, report])
+        [(f.name, f.required, f.default) for f in specs[0].fields]
+    """
+    root = Path(specs_dir)
+    if not root.is_dir():
+        raise NexusSpecError(
+            [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")]
+        )
+    problems: list[SpecProblem] = []
+    specs: list[JobSpec] = []
+    for path in spec_files(root):
+        loaded = _load_file(path, root, problems)
+        if loaded is not None:
+            specs.append(loaded)
+    _check_unique_names(specs)
+    if assets is not None:
+        catalog = Catalog(assets)
+        for spec in specs:
+            _check_against_assets(spec, catalog)
+        _check_unique_schedule_names(specs)
+    else:
+        for spec in specs:
+            _check_types_alone(spec)
+    problems.extend(p for spec in specs for p in spec.problems)
+    if problems:
+        raise NexusSpecError(problems)
+    return specs
+
+
+def _file_problem(path: Path, line: int, col: int, message: str) -> SpecProblem:
+    return SpecProblem(str(path), line, col, "", message)
+
+
+def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec | None:
+    resolved = path.resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        problems.append(
+            _file_problem(path, 1, 1, "refused: a link that leads outside the specs folder")
+        )
+        return None
+    if not resolved.is_file():
+        problems.append(_file_problem(path, 1, 1, "not a regular file"))
+        return None
+    if resolved.stat().st_size > MAX_FILE_BYTES:
+        problems.append(
+            _file_problem(path, 1, 1, f"file is larger than the limit of {MAX_FILE_BYTES} bytes")
+        )
+        return None
+    data = resolved.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data[: err.start].count(b"\n") + 1
+        col = err.start - (data.rfind(b"\n", 0, err.start) + 1) + 1
+        problems.append(_file_problem(path, line, col, "not valid UTF-8 text; save it as UTF-8"))
+        return None
+    try:
+        document = load_yaml(text)
+    except YamlSyntaxError as err:
+        problems.append(_file_problem(path, err.line, err.col, err.message))
+        return None
+    for key, line, col in document.duplicates:
+        problems.append(
+            SpecProblem(str(path), line, col, dotted(key), "duplicate key; keep only one")
+        )
+    if not isinstance(document.value, dict):
+        what = "empty" if document.value is None else f"a {type(document.value).__name__}"
+        problems.append(
+            _file_problem(
+                path, 1, 1, f"a job spec must be a mapping with at least `selection:`, got {what}"
+            )
+        )
+        return None
+    try:
+        model = JobSpecModel.model_validate(document.value)
+    except ValidationError as err:
+        spec = JobSpec(path, path.stem, JobSpecModel(selection=[]), document)
+        for error in err.errors():
+            _pydantic_problem(spec, error)
+        problems.extend(spec.problems)
+        return None
+    spec = JobSpec(path, model.name or path.stem, model, document)
+    _check_alone(spec)
+    return spec
+
+
+_MODELS_BY_DEPTH = {0: JobSpecModel, 2: ScheduleModel}
+
+
+def _pydantic_problem(spec: JobSpec, error: Any) -> None:
+    loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        parent = _MODELS_BY_DEPTH.get(len(loc) - 1)
+        key = str(loc[-1])
+        if key == "sensors" and len(loc) == 1:
+            spec.problem(
+                loc,
+                "`sensors` are not supported by this version of nexus-dagster yet; remove the "
+                "key (schedules are supported)",
+            )
+            return
+        valid = list(parent.model_fields) if parent else []
+        hint = suggest(key, valid)
+        spec.problem(loc, f"unknown key `{key}`{hint} Valid keys: {', '.join(valid)}")
+    elif kind == "missing":
+        parent_key, key = loc[:-1], str(loc[-1])
+        spec.problem(parent_key, f"missing required key `{key}`")
+    elif kind == "value_error":
+        spec.problem(loc, str(error["ctx"]["error"]))
+    elif kind == "literal_error":
+        spec.problem(loc, f"must be one of {error['ctx']['expected']}")
+    else:
+        got = type(error.get("input")).__name__
+        spec.problem(loc, f"{error['msg'].lower().replace('input', 'value')} (got {got})")
+
+
+def _check_alone(spec: JobSpec) -> None:
+    """Checks that need nothing but the file."""
+    model = spec.model
+    if not JOB_NAME_RE.match(spec.name):
+        if model.name is not None:
+            spec.problem(["name"], f"`{spec.name}` is not a valid job name: use letters, digits, `_`")
+        else:
+            spec.problem(
+                [],
+                f"the file name `{spec.path.stem}` is not a valid job name (letters, digits, `_`); "
+                "rename the file or set `name:`",
+            )
+    if isinstance(model.selection, list) and not model.selection:
+        spec.problem(["selection"], "selection is empty; list at least one asset key")
+    for index, schedule in enumerate(model.schedules):
+        at = ["schedules", index]
+        if not is_valid_cron_string(schedule.cron):
+            spec.problem(
+                [*at, "cron"],
+                f"invalid cron expression `{schedule.cron}`; use five fields, e.g. `0 6 * * *`",
+            )
+        try:
+            zoneinfo.ZoneInfo(schedule.timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            hint = suggest(schedule.timezone, sorted(zoneinfo.available_timezones()))
+            spec.problem([*at, "timezone"], f"unknown timezone `{schedule.timezone}`{hint}")
+        if schedule.name is not None and not JOB_NAME_RE.match(schedule.name):
+            spec.problem([*at, "name"], "not a valid schedule name: use letters, digits, `_`")
+
+
+def _check_types_alone(spec: JobSpec) -> None:
+    """Without assets: type strings and name forms (with assets, the rules check these)."""
+    for name, text in spec.model.params_schema.items():
+        try:
+            parse_type(text)
+        except TypeStringError as err:
+            spec.problem(["params_schema", name], str(err))
+    for name in spec.model.parameter_values:
+        asset, param = split_name(name)
+        if asset is not None:
+            spec.problem(
+                ["parameter_values", name],
+                f"prefixed name `{name}` in `parameter_values`: a value for one asset goes "
+                f"under `ops_config: {{{asset}: {{{param}: ...}}}}`",
+            )
+
+
+def _check_unique_names(specs: list[JobSpec]) -> None:
+    seen: dict[str, JobSpec] = {}
+    for spec in specs:
+        first = seen.setdefault(spec.name, spec)
+        if first is not spec:
+            spec.problem(
+                ["name"] if spec.model.name else [],
+                f"job name `{spec.name}` is already used by {first.path}; give one a "
+                "different `name:`",
+            )
+
+
+def _check_unique_schedule_names(specs: list[JobSpec]) -> None:
+    seen: dict[str, Path] = {}
+    for spec in specs:
+        for index, schedule in enumerate(spec.schedules):
+            first = seen.setdefault(schedule.name, spec.path)
+            if first is not spec.path or any(
+                s.name == schedule.name for s in spec.schedules[:index]
+            ):
+                spec.problem(
+                    ["schedules", index],
+                    f"schedule name `{schedule.name}` is already used (in {first}); "
+                    "set a different `name:`",
+                )
+
+
+def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
+    model = spec.model
+    if isinstance(model.selection, str):
+        try:
+            selected = catalog.resolve_selection(model.selection)
+        except NexusSelectionError as err:
+            spec.problem(["selection"], str(err))
+            return
+        if not selected:
+            spec.problem(["selection"], f"selection `{model.selection}` selects no asset")
+            return
+    else:
+        selected = []
+        for index, name in enumerate(model.selection):
+            if name in catalog.by_name:
+                selected.append(name)
+            else:
+                hint = suggest(name, catalog.by_name)
+                spec.problem(["selection", index], f"unknown asset `{name}`{hint}")
+        if len(selected) != len(model.selection):
+            return
+    spec.selected = tuple(dict.fromkeys(selected))
+    fields, rule_problems = derive_fields(
+        {name: catalog.by_name[name].params for name in spec.selected},
+        params_schema=model.params_schema,
+        parameter_values=model.parameter_values,
+        ops_config=model.ops_config,
+        known_assets=catalog.by_name,
+    )
+    for problem in rule_problems:
+        spec.problem(problem.key, problem.message)
+    if rule_problems:
+        return
+    spec.fields = tuple(fields)
+    schedules = []
+    for index, schedule in enumerate(model.schedules):
+        run_config, config_problems = run_config_from_values(fields, schedule.parameter_values)
+        for name, message in config_problems:
+            in_values = name in schedule.parameter_values
+            key = ["schedules", index, *(["parameter_values", name] if in_values else [])]
+            spec.problem(key, message)
+        default_name = f"{spec.name}_schedule" + (f"_{index + 1}" if index else "")
+        schedules.append(
+            ScheduleSpec(
+                name=schedule.name or default_name,
+                cron=schedule.cron,
+                timezone=schedule.timezone,
+                default_status=schedule.default_status,
+                run_config=run_config,
+            )
+        )
+    spec.schedules = tuple(schedules)
