@@ -54,7 +54,9 @@ def sales_ingestion_asset(
     return dg.MaterializeResult(metadata={"rows": len(rows), "path": str(target)})
 
 
-@nexus_asset(params={"source_bucket": "string!", "target_bucket": "string!"}, group_name="ingestion")
+@nexus_asset(
+    params={"source_bucket": "string!", "target_bucket": "string!"}, group_name="ingestion"
+)
 def marketing_ingestion_asset(
     context: dg.AssetExecutionContext, params: NexusParams
 ) -> dg.MaterializeResult:

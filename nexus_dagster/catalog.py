@@ -4,6 +4,7 @@ prints it), what it declares, and how a spec's ``selection`` resolves against th
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -43,6 +44,14 @@ def _specs(asset: AssetLike) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any]]]:
         yield asset.key, asset.metadata or {}
 
 
+def parse_selection(selection: str) -> dg.AssetSelection:
+    """Dagster's own parse of a selection string (``key:a or group:b``)."""
+    with warnings.catch_warnings():
+        # Dagster's parser passes a beta-flagged argument on its own; users cannot act on it.
+        warnings.simplefilter("ignore", dg.BetaWarning)
+        return dg.AssetSelection.from_string(selection)
+
+
 class Catalog:
     """Every asset of a code location, by name."""
 
@@ -70,7 +79,7 @@ class Catalog:
         Raises :class:`NexusSelectionError` with Dagster's own message when it is not valid.
         """
         try:
-            keys = dg.AssetSelection.from_string(selection).resolve(self._graph_assets)
+            keys = parse_selection(selection).resolve(self._graph_assets)
         except Exception as err:  # Dagster raises several types for a bad selection string
             first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise NexusSelectionError(f"invalid selection `{selection}`: {first_line}") from None

@@ -56,7 +56,8 @@ class NexusSpecError(NexusError):
                 print(problem.path, problem.line, problem.key, problem.message)
     """
 
-    def __init__(self, problems: Sequence[SpecProblem]) -> None:
+    def __init__(self, problems: Sequence[SpecProblem], specs_dir: str | None = None) -> None:
+        self.specs_dir = specs_dir
         self.problems: tuple[SpecProblem, ...] = tuple(
             sorted(problems, key=lambda p: (p.path, p.line, p.col, p.key, p.message))
         )

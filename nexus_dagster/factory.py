@@ -12,11 +12,14 @@ from typing import Any
 import dagster as dg
 
 from nexus_dagster.asset import RESOURCE_KEY
-from nexus_dagster.catalog import AssetLike
+from nexus_dagster.catalog import AssetLike, parse_selection
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.resource import NexusParams
 from nexus_dagster.rules import JobField, to_resource_config
 from nexus_dagster.spec import JobSpec, ScheduleSpec, load_job_specs
+
+SPECS_DIR_METADATA = "nexus/specs_dir"
+"""Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""
 
 _SCALARS: dict[str, Any] = {
     "string": dg.String,
@@ -46,7 +49,9 @@ def dagster_field(f: JobField) -> dg.Field:
     """The launchpad field of a job field: its type, default, required-ness and description."""
     if f.has_default:
         return dg.Field(
-            dagster_type(f.type), default_value=f.default, is_required=False,
+            dagster_type(f.type),
+            default_value=f.default,
+            is_required=False,
             description=f.description,
         )
     return dg.Field(dagster_type(f.type), is_required=f.required, description=f.description)
@@ -83,7 +88,7 @@ def build_job(spec: JobSpec) -> dg.UnresolvedAssetJobDefinition:
     return dg.define_asset_job(
         name=spec.name,
         selection=(
-            dg.AssetSelection.from_string(selection)
+            parse_selection(selection)
             if isinstance(selection, str)
             else dg.AssetSelection.assets(*(dg.AssetKey.from_user_string(s) for s in selection))
         ),
@@ -131,9 +136,10 @@ def build_definitions(
             assets=[sales_ingestion_asset, marketing_ingestion_asset, report],
         )
     """
-    specs = load_job_specs(_from_caller(Path(specs_dir)), assets=assets)
+    folder = _from_caller(Path(specs_dir))
+    specs = load_job_specs(folder, assets=assets)
     jobs = []
-    schedules = []
+    schedules: list[dg.ScheduleDefinition] = []
     for spec in specs:
         job = build_job(spec)
         jobs.append(job)
@@ -143,6 +149,10 @@ def build_definitions(
         jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],
         schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
         resources={RESOURCE_KEY: NexusParams(), **(resources or {})},
+        metadata={
+            SPECS_DIR_METADATA: str(folder.resolve()),
+            **definitions_kwargs.pop("metadata", {}),
+        },
         **definitions_kwargs,
     )
 

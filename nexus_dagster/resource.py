@@ -90,8 +90,7 @@ def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:
         raise NexusParamError(
             asset,
             param,
-            f"parameter `{param}` of asset `{asset}` is a secret and takes only "
-            "`{env: VAR}`",
+            f"parameter `{param}` of asset `{asset}` is a secret and takes only `{{env: VAR}}`",
         )
     variable = value["env"]
     if variable not in os.environ:

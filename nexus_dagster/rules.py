@@ -317,9 +317,7 @@ def _settled_type(d: _Derivation, param: str, owners: list[str]) -> ParamType | 
         )
         return None
     first = d.decls[owners[0]][param]
-    return ParamType(
-        first.kind, any(d.decls[a][param].required for a in owners), first.item
-    )
+    return ParamType(first.kind, any(d.decls[a][param].required for a in owners), first.item)
 
 
 def run_config_from_values(

@@ -127,7 +127,8 @@ def load_job_specs(
     root = Path(specs_dir)
     if not root.is_dir():
         raise NexusSpecError(
-            [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")]
+            [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")],
+            specs_dir=str(root),
         )
     problems: list[SpecProblem] = []
     specs: list[JobSpec] = []
@@ -146,7 +147,7 @@ def load_job_specs(
             _check_types_alone(spec)
     problems.extend(p for spec in specs for p in spec.problems)
     if problems:
-        raise NexusSpecError(problems)
+        raise NexusSpecError(problems, specs_dir=str(root))
     return specs
 
 
@@ -207,7 +208,7 @@ def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec |
     return spec
 
 
-_MODELS_BY_DEPTH = {0: JobSpecModel, 2: ScheduleModel}
+_MODELS_BY_DEPTH: dict[int, type[BaseModel]] = {0: JobSpecModel, 2: ScheduleModel}
 
 
 def _pydantic_problem(spec: JobSpec, error: Any) -> None:
@@ -243,7 +244,9 @@ def _check_alone(spec: JobSpec) -> None:
     model = spec.model
     if not JOB_NAME_RE.match(spec.name):
         if model.name is not None:
-            spec.problem(["name"], f"`{spec.name}` is not a valid job name: use letters, digits, `_`")
+            spec.problem(
+                ["name"], f"`{spec.name}` is not a valid job name: use letters, digits, `_`"
+            )
         else:
             spec.problem(
                 [],
