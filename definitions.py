@@ -14,11 +14,14 @@ import dagster as dg
 
 from nexus_dagster import NexusParams, build_definitions, nexus_asset
 
-DATA_ROOT = Path(os.environ.get("NEXUS_EXAMPLE_DATA", Path(__file__).parent / "data"))
+
+def data_root() -> Path:
+    """Where the buckets live: ``$NEXUS_EXAMPLE_DATA``, else ``data/`` beside this file."""
+    return Path(os.environ.get("NEXUS_EXAMPLE_DATA") or Path(__file__).parent / "data")
 
 
 def _read_rows(bucket: str) -> list[dict[str, str]]:
-    folder = DATA_ROOT / bucket
+    folder = data_root() / bucket
     if not folder.is_dir():
         raise FileNotFoundError(f"source bucket folder {folder} does not exist")
     rows: list[dict[str, str]] = []
@@ -29,7 +32,7 @@ def _read_rows(bucket: str) -> list[dict[str, str]]:
 
 
 def _write_rows(bucket: str, file_name: str, rows: list[dict[str, str]]) -> Path:
-    target = DATA_ROOT / bucket / file_name
+    target = data_root() / bucket / file_name
     target.parent.mkdir(parents=True, exist_ok=True)
     with target.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(rows[0]) if rows else ["empty"])
@@ -90,7 +93,7 @@ def report(context: dg.AssetExecutionContext, params: NexusParams) -> dg.Materia
         f"- sales rows at or above {min_amount}: {len(sales)}\n"
         f"- revenue: {revenue:.2f}\n- marketing spend: {spend:.2f}\n"
     )
-    target = DATA_ROOT / Path(settings["sales_file"]).parent / "report.md"
+    target = data_root() / Path(settings["sales_file"]).parent / "report.md"
     target.write_text(text)
     return dg.MaterializeResult(
         metadata={"revenue": revenue, "report": dg.MetadataValue.md(text), "path": str(target)}
@@ -98,7 +101,7 @@ def report(context: dg.AssetExecutionContext, params: NexusParams) -> dg.Materia
 
 
 def _read_csv(relative: str) -> list[dict[str, str]]:
-    with (DATA_ROOT / relative).open(newline="") as handle:
+    with (data_root() / relative).open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 
