@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "NexusConfigError",
     "NexusDeclarationError",
+    "NexusEditError",
     "NexusError",
     "NexusParamError",
     "NexusSelectionError",
@@ -55,6 +57,10 @@ class NexusSpecError(NexusError):
             for problem in err.problems:
                 print(problem.path, problem.line, problem.key, problem.message)
     """
+
+    assets: tuple[Any, ...] = ()
+    """The code location's assets, when ``build_definitions`` raised this error (so that the
+    command line can still check and edit the specs of a location that fails to load)."""
 
     def __init__(self, problems: Sequence[SpecProblem], specs_dir: str | None = None) -> None:
         self.specs_dir = specs_dir
@@ -103,3 +109,15 @@ class NexusConfigError(NexusError):
 
 class NexusSelectionError(NexusError, ValueError):
     """A selection names assets that do not exist, or is not a valid Dagster selection."""
+
+
+class NexusEditError(NexusError):
+    """An edit of a spec file was refused; the file was left as it was.
+
+    ``path`` is the spec file, ``reasons`` one line per reason, each saying what to do.
+    """
+
+    def __init__(self, path: str, reasons: Sequence[str]) -> None:
+        self.path = path
+        self.reasons = tuple(reasons)
+        super().__init__("\n".join([f"refused to edit {path}:", *(f"  {r}" for r in self.reasons)]))

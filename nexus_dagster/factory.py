@@ -13,6 +13,7 @@ import dagster as dg
 
 from nexus_dagster.asset import RESOURCE_KEY
 from nexus_dagster.catalog import AssetLike, parse_selection
+from nexus_dagster.errors import NexusSpecError
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.resource import NexusParams
 from nexus_dagster.rules import JobField, to_resource_config
@@ -137,7 +138,11 @@ def build_definitions(
         )
     """
     folder = _from_caller(Path(specs_dir))
-    specs = load_job_specs(folder, assets=assets)
+    try:
+        specs = load_job_specs(folder, assets=assets)
+    except NexusSpecError as err:
+        err.assets = tuple(assets)
+        raise
     jobs = []
     schedules: list[dg.ScheduleDefinition] = []
     for spec in specs:
