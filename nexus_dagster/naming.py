@@ -7,9 +7,24 @@ Pure: no Dagster, no YAML.
 from __future__ import annotations
 
 import re
+import unicodedata
 
 OPS_PREFIX = "__nexus_ops__"
 PARAM_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+
+
+def non_ascii_note(name: str) -> str:
+    """Name the first non-ASCII character of ``name``, or ``""``: a look-alike letter (Cyrillic
+    ``о`` for Latin ``o``) or an invisible one makes two names print the same.
+
+    >>> non_ascii_note("s\u0430les")
+    '`s\u0430les` holds the non-ASCII character U+0430 (CYRILLIC SMALL LETTER A).'
+    """
+    for char in name:
+        if not char.isascii():
+            label = unicodedata.name(char, "unnamed")
+            return f"`{name}` holds the non-ASCII character U+{ord(char):04X} ({label})."
+    return ""
 
 
 def is_param_name(name: str) -> bool:

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from nexus_dagster.naming import non_ascii_note
+
 SCALAR_KINDS = ("string", "int", "float", "bool", "any", "secret")
 
 
@@ -89,10 +91,11 @@ def _unknown_type_message(text: str) -> str:
     if guess is None:
         close = difflib.get_close_matches(text.strip().lower(), spellings, n=1, cutoff=0.5)
         guess = close[0] if close else None
-    hint = f"; did you mean `{guess}`?" if guess else ""
+    hint = f"; did you mean `{guess}`?" if guess else "."
+    note = non_ascii_note(text)
     return (
-        f"unknown type `{text}`{hint} Valid types: {', '.join(SCALAR_KINDS)}, [T] for a list "
-        "of T, with a trailing `!` for required"
+        f"unknown type `{text}`{hint}{' ' + note if note else ''} Valid types: "
+        f"{', '.join(SCALAR_KINDS)}, [T] for a list of T, with a trailing `!` for required"
     )
 
 

@@ -13,7 +13,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from nexus_dagster.naming import is_param_name, ops_key, prefixed, split_name
+from nexus_dagster.naming import is_param_name, non_ascii_note, ops_key, prefixed, split_name
 from nexus_dagster.param_types import ParamType, TypeStringError, check_value, parse_type
 
 Decls = Mapping[str, Mapping[str, ParamType]]
@@ -84,13 +84,20 @@ class Resolved:
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
-    """``"; did you mean `x`?"`` for the closest choice, or ``""``.
+    """``"; did you mean `x`?"`` for the closest choice, or ``""``; when ``name`` holds a
+    non-ASCII character, a note naming it follows. A non-empty result ends a sentence.
 
     >>> suggest("sales_ingestion_aset", ["sales_ingestion_asset", "report"])
     '; did you mean `sales_ingestion_asset`?'
+    >>> suggest("rep\u043ert", ["report"])
+    '; did you mean `report`? `rep\u043ert` holds the non-ASCII character U+043E (CYRILLIC SMALL LETTER O).'
     """
     close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.6)
-    return f"; did you mean `{close[0]}`?" if close else ""
+    hint = f"; did you mean `{close[0]}`?" if close else ""
+    note = non_ascii_note(name)
+    if not note:
+        return hint
+    return f"{hint} {note}" if hint else f"; {note}"
 
 
 @dataclass
@@ -124,7 +131,7 @@ class _Derivation:
             self.problem(
                 key,
                 f"invalid parameter name `{param}`: use letters, digits and `_`, "
-                "not starting with a digit",
+                f"not starting with a digit. {non_ascii_note(param)}".rstrip(),
             )
             return False
         if asset is None:
@@ -133,7 +140,7 @@ class _Derivation:
             every = sorted({p for params in self.decls.values() for p in params})
             self.problem(
                 key,
-                f"no selected asset declares parameter `{param}`{suggest(param, every)} "
+                f"no selected asset declares parameter `{param}`{suggest(param, every) or '.'} "
                 f"Declared: {', '.join(every) or 'none'}",
             )
             return False
@@ -142,7 +149,7 @@ class _Derivation:
         own = list(self.decls[asset])
         self.problem(
             key,
-            f"asset `{asset}` does not declare parameter `{param}`{suggest(param, own)} "
+            f"asset `{asset}` does not declare parameter `{param}`{suggest(param, own) or '.'} "
             f"It declares: {', '.join(own) or 'nothing'}",
         )
         return False

@@ -88,14 +88,25 @@ class JobSpec:
 
     def problem(self, key: Sequence[Any], message: str) -> None:
         line, col = self.document.position(tuple(key))
-        self.problems.append(SpecProblem(str(self.path), line, col, dotted(key), message))
+        self.problems.append(
+            SpecProblem(str(self.path), line, col, dotted(key), _printable(message))
+        )
+
+
+def _printable(text: str) -> str:
+    # Names in messages come from the file: a terminal escape, a bidi control or a zero-width
+    # space in one must show as an escape, not act on the terminal or hide in the message.
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def dotted(key: Sequence[Any]) -> str:
     """A key path as users read it: ``schedules[0].parameter_values.target_bucket``."""
     text = ""
     for part in key:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        if isinstance(part, int) and not isinstance(part, bool):
+            text += f"[{part}]"
+        else:
+            text += f".{_printable(str(part))}" if text else _printable(str(part))
     return text
 
 
@@ -152,11 +163,15 @@ def load_job_specs(
 
 
 def _file_problem(path: Path, line: int, col: int, message: str) -> SpecProblem:
-    return SpecProblem(str(path), line, col, "", message)
+    return SpecProblem(str(path), line, col, "", _printable(message))
 
 
 def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec | None:
-    resolved = path.resolve()
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a link loop: RuntimeError before Python 3.13
+        problems.append(_file_problem(path, 1, 1, "refused: a link that cannot be followed"))
+        return None
     if not resolved.is_relative_to(root.resolve()):
         problems.append(
             _file_problem(path, 1, 1, "refused: a link that leads outside the specs folder")
@@ -170,7 +185,11 @@ def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec |
             _file_problem(path, 1, 1, f"file is larger than the limit of {MAX_FILE_BYTES} bytes")
         )
         return None
-    data = resolved.read_bytes()
+    try:
+        data = resolved.read_bytes()
+    except OSError as err:
+        problems.append(_file_problem(path, 1, 1, f"cannot be read: {err.strerror}"))
+        return None
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -214,7 +233,16 @@ _MODELS_BY_DEPTH: dict[int, type[BaseModel]] = {0: JobSpecModel, 2: ScheduleMode
 def _pydantic_problem(spec: JobSpec, error: Any) -> None:
     loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
     kind = error["type"]
-    if kind == "extra_forbidden":
+    if kind == "invalid_key" or error["loc"][-1:] == ("[key]",):
+        # pydantic shows a key `on` as 1 in `loc`; point at it as YAML read it.
+        value = error.get("input")
+        read_as = {bool: "a boolean", type(None): "null"}.get(type(value), "a number")
+        spec.problem(
+            [*loc[:-1], value],
+            f"this key is read by YAML as {read_as}, not as a name; put it in quotes "
+            '(YAML reads unquoted on/off/yes/no/true/false as booleans, e.g. write `"on":`)',
+        )
+    elif kind == "extra_forbidden":
         parent = _MODELS_BY_DEPTH.get(len(loc) - 1)
         key = str(loc[-1])
         if key == "sensors" and len(loc) == 1:
@@ -226,7 +254,7 @@ def _pydantic_problem(spec: JobSpec, error: Any) -> None:
             return
         valid = list(parent.model_fields) if parent else []
         hint = suggest(key, valid)
-        spec.problem(loc, f"unknown key `{key}`{hint} Valid keys: {', '.join(valid)}")
+        spec.problem(loc, f"unknown key `{key}`{hint or '.'} Valid keys: {', '.join(valid)}")
     elif kind == "missing":
         parent_key, key = loc[:-1], str(loc[-1])
         spec.problem(parent_key, f"missing required key `{key}`")

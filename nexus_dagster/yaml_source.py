@@ -17,12 +17,16 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 KeyPath = tuple[Any, ...]
 
+# The limits bound the time and memory one file can cost: PyYAML's pure-Python parser reads
+# about 25,000 values a second, so a file at a limit is refused within about a second, holding a
+# few tens of MB at most. A real spec holds a few hundred values.
 MAX_FILE_BYTES = 1_000_000
 """Largest spec file read, in bytes."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and lists."""
-MAX_NODES = 100_000
-"""Most values in one file, counting each use of an alias again (defuses alias bombs)."""
+MAX_NODES = 20_000
+"""Most values in one file, counting each use of an alias (and each entry a ``<<`` merge brings)
+again: this is what defuses alias bombs."""
 
 
 class YamlSyntaxError(Exception):
@@ -51,7 +55,30 @@ class YamlDocument:
 
 
 class _Loader(yaml.SafeLoader):
-    pass
+    """PyYAML's safe loader, with the limits enforced while the file is composed.
+
+    PyYAML's composer recurses once per nesting level and holds every node of the file, so a
+    deeply nested file would end in ``RecursionError`` and a large one would be composed in
+    full before the walk below could count it.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+        self._composed = 0
+
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+        self._composed += 1
+        if self._composed > MAX_NODES:
+            raise YamlSyntaxError(*_at(self.peek_event()), _too_many())
+        # The root is composed at depth 1; the walk counts it as depth 0.
+        if self._depth > MAX_DEPTH:
+            raise YamlSyntaxError(*_at(self.peek_event()), _too_deep())
+        self._depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
 # Like Dagster's loader: dates stay strings rather than becoming datetime objects.
@@ -61,8 +88,16 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _at(node: Node) -> tuple[int, int]:
+def _at(node: Node | yaml.Event) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _too_many() -> str:
+    return f"more than {MAX_NODES} values (counting aliases); refused"
+
+
+def _too_deep() -> str:
+    return f"nested deeper than {MAX_DEPTH} levels; refused"
 
 
 def load_yaml(text: str) -> YamlDocument:
@@ -90,6 +125,9 @@ def load_yaml(text: str) -> YamlDocument:
         raise YamlSyntaxError(line, col, f"invalid YAML: {err.problem or err.context}") from None
     except yaml.YAMLError as err:
         raise YamlSyntaxError(1, 1, f"invalid YAML: {err}") from None
+    except RecursionError:
+        # The limits keep recursion shallow; this is a last guard for a caller already deep.
+        raise YamlSyntaxError(1, 1, _too_deep()) from None
     finally:
         loader.dispose()
 
@@ -101,42 +139,116 @@ def _first_tab_indent(text: str) -> int | None:
     return None
 
 
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+# YAML's core schema; timestamps are read as strings by the resolver above.
+_SCALAR_TAGS = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("str", "int", "float", "bool", "null")
+)
+
+
 @dataclass
 class _Walker:
+    """Builds Python values from the composed node graph, counting every value it builds.
+
+    Merge keys (``<<: *base``) are resolved here rather than by PyYAML's ``flatten_mapping``,
+    which rewrites the shared nodes in place and puts merged keys first, so a key that overrides
+    a merged one would look like a duplicate. YAML's rule: a mapping's own keys win over merged
+    ones, and an earlier merged mapping wins over a later one.
+    """
+
     loader: _Loader
     doc: YamlDocument
     nodes: int = 0
+    merged_entries: dict[int, list[tuple[Any, Node]]] = field(default_factory=dict)
+    merging: set[int] = field(default_factory=set)
 
-    def build(self, node: Node, path: KeyPath, depth: int) -> Any:
+    def charge(self, node: Node | None = None) -> None:
         self.nodes += 1
         if self.nodes > MAX_NODES:
-            raise YamlSyntaxError(
-                *_at(node), f"more than {MAX_NODES} values (counting aliases); refused"
-            )
+            raise YamlSyntaxError(*(_at(node) if node is not None else (1, 1)), _too_many())
+
+    def key(self, key_node: Node) -> Any:
+        if not isinstance(key_node, ScalarNode):
+            raise YamlSyntaxError(*_at(key_node), "a key must be a plain scalar")
+        key = self.scalar(key_node)
+        if not isinstance(key, Hashable):
+            raise YamlSyntaxError(*_at(key_node), "a key must be a plain scalar")
+        return key
+
+    def scalar(self, node: ScalarNode) -> Any:
+        if node.tag not in _SCALAR_TAGS:
+            raise YamlSyntaxError(*_at(node), f"unsupported tag `{node.tag}`")
+        return self.loader.construct_object(node)
+
+    def build(self, node: Node, path: KeyPath, depth: int) -> Any:
+        self.charge(node)
         if depth > MAX_DEPTH:
-            raise YamlSyntaxError(*_at(node), f"nested deeper than {MAX_DEPTH} levels; refused")
+            raise YamlSyntaxError(*_at(node), _too_deep())
         if isinstance(node, MappingNode):
-            if node.tag != "tag:yaml.org,2002:map":
+            if node.tag != _MAP_TAG:
                 raise YamlSyntaxError(*_at(node), f"unsupported tag `{node.tag}`")
-            self.loader.flatten_mapping(node)
             result: dict[Any, Any] = {}
+            merges: list[tuple[Node, Node]] = []
             for key_node, value_node in node.value:
-                if not isinstance(key_node, ScalarNode):
-                    raise YamlSyntaxError(*_at(key_node), "a key must be a plain scalar")
-                key = self.loader.construct_object(key_node)
-                if not isinstance(key, Hashable):
-                    raise YamlSyntaxError(*_at(key_node), "a key must be a plain scalar")
+                if key_node.tag == _MERGE_TAG:
+                    merges.append((key_node, value_node))
+                    continue
+                key = self.key(key_node)
                 if key in result:
                     self.doc.duplicates.append((path + (key,), *_at(key_node)))
                 self.doc.positions.setdefault(path + (key,), _at(key_node))
                 result[key] = self.build(value_node, path + (key,), depth + 1)
+            for merge_key, merge_value in merges:
+                for key, value_node in self.merged(merge_value):
+                    if key not in result:
+                        # A merged key has no line of its own here; point at the `<<`.
+                        self.doc.positions.setdefault(path + (key,), _at(merge_key))
+                        result[key] = self.build(value_node, path + (key,), depth + 1)
             return result
         if isinstance(node, SequenceNode):
-            if node.tag != "tag:yaml.org,2002:seq":
+            if node.tag != _SEQ_TAG:
                 raise YamlSyntaxError(*_at(node), f"unsupported tag `{node.tag}`")
             items = []
             for index, item in enumerate(node.value):
                 self.doc.positions.setdefault(path + (index,), _at(item))
                 items.append(self.build(item, path + (index,), depth + 1))
             return items
-        return self.loader.construct_object(node)
+        assert isinstance(node, ScalarNode)
+        return self.scalar(node)
+
+    def merged(self, value: Node) -> list[tuple[Any, Node]]:
+        """The entries a ``<<`` value brings: one mapping, or a list of them (earlier wins)."""
+        sources = value.value if isinstance(value, SequenceNode) else [value]
+        entries: dict[Any, Node] = {}
+        for source in sources:
+            if not isinstance(source, MappingNode) or source.tag != _MAP_TAG:
+                raise YamlSyntaxError(*_at(source), "`<<` merges only mappings")
+            for key, value_node in self.entries(source):
+                # Charged so that merging a large mapping many times stays within the limit.
+                self.charge(source)
+                entries.setdefault(key, value_node)
+        return list(entries.items())
+
+    def entries(self, node: MappingNode) -> list[tuple[Any, Node]]:
+        """A merge source's entries, its own merges applied; computed once per node."""
+        known = self.merged_entries.get(id(node))
+        if known is not None:
+            return known
+        if id(node) in self.merging:
+            raise YamlSyntaxError(*_at(node), "a mapping merges itself through `<<`; refused")
+        self.merging.add(id(node))
+        own: dict[Any, Node] = {}
+        merges: list[Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:
+                merges.append(value_node)
+            else:
+                own[self.key(key_node)] = value_node
+        for value_node in merges:
+            for key, item in self.merged(value_node):
+                own.setdefault(key, item)
+        self.merging.discard(id(node))
+        self.merged_entries[id(node)] = list(own.items())
+        return self.merged_entries[id(node)]
