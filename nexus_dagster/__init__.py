@@ -18,6 +18,7 @@ from nexus_dagster.errors import (
 )
 from nexus_dagster.factory import build_definitions
 from nexus_dagster.resource import NexusParams
+from nexus_dagster.run_requests import nexus_run_config, nexus_run_request
 from nexus_dagster.spec import JobSpec, load_job_specs
 
 __all__ = [
@@ -34,4 +35,6 @@ __all__ = [
     "inspect_selection_params",
     "load_job_specs",
     "nexus_asset",
+    "nexus_run_config",
+    "nexus_run_request",
 ]

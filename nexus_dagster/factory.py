@@ -4,23 +4,29 @@ mapped onto the ``params`` resource with a ``ConfigMapping``; schedules come wit
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from nexus_dagster.asset import RESOURCE_KEY
 from nexus_dagster.catalog import AssetLike, parse_selection
-from nexus_dagster.errors import NexusSpecError
+from nexus_dagster.errors import NexusConfigError, NexusSpecError
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.resource import NexusParams
-from nexus_dagster.rules import JobField, to_resource_config
-from nexus_dagster.spec import JobSpec, ScheduleSpec, load_job_specs
+from nexus_dagster.rules import JobField, run_config_from_values, to_resource_config
+from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec, load_job_specs
+from nexus_dagster.templates import render_sensor
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
 """Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""
+
+JOB_FIELDS: dict[str, tuple[JobField, ...]] = {}
+"""The fields of every job built from a spec in this process, by job name (for the run helpers)."""
 
 _SCALARS: dict[str, Any] = {
     "string": dg.String,
@@ -73,19 +79,22 @@ def parameter_table(fields: Sequence[JobField]) -> str:
     return "\n".join(rows)
 
 
-def build_job(spec: JobSpec) -> dg.UnresolvedAssetJobDefinition:
+def build_job(spec: JobSpec) -> UnresolvedAssetJobDefinition:
     """The Dagster asset job of a loaded spec (loaded with assets)."""
     fields = spec.fields
 
     def to_run_config(flat: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "resources": {RESOURCE_KEY: {"config": {"config": to_resource_config(fields, flat)}}}
-        }
+        from_spec = [
+            f.key for f in fields if f.has_default and f.name in flat and flat[f.name] == f.default
+        ]
+        resource = {"config": to_resource_config(fields, flat), "from_spec": from_spec}
+        return {"resources": {RESOURCE_KEY: {"config": resource}}}
 
     selection = spec.model.selection
     description = spec.model.description or f"Job from {spec.path.name}."
     if fields:
         description += "\n\n**Parameters**\n\n" + parameter_table(fields)
+    JOB_FIELDS[spec.name] = fields
     return dg.define_asset_job(
         name=spec.name,
         selection=(
@@ -103,7 +112,7 @@ def build_job(spec: JobSpec) -> dg.UnresolvedAssetJobDefinition:
 
 
 def build_schedule(
-    schedule: ScheduleSpec, job: dg.UnresolvedAssetJobDefinition
+    schedule: ScheduleSpec, job: UnresolvedAssetJobDefinition
 ) -> dg.ScheduleDefinition:
     """A schedule of a spec's job, launching its full flat run config."""
     return dg.ScheduleDefinition(
@@ -114,6 +123,67 @@ def build_schedule(
         run_config=dict(schedule.run_config),
         default_status=dg.DefaultScheduleStatus[schedule.default_status],
     )
+
+
+def build_sensor(
+    sensor: SensorSpec, spec: JobSpec, job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
+    """A file sensor: one run per file matching the pattern, each keyed by path and mtime.
+
+    The cursor keeps the newest modification time seen and the files that had it, so a tick
+    lists only new or rewritten files; the run key (path and mtime) makes Dagster launch a file's
+    run at most once even if a cursor is lost.
+    """
+    fields = spec.fields
+
+    def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        if not sensor.directory.is_dir():
+            return dg.SkipReason(f"directory {sensor.directory} does not exist")
+        state = json.loads(context.cursor) if context.cursor else {}
+        last: int = state.get("mtime", 0)
+        last_seen: set[str] = set(state.get("seen", []))
+        newest, seen_at_newest = last, set(last_seen)
+        requests = []
+        found = [p for p in sensor.directory.glob(sensor.pattern) if p.is_file()]
+        for mtime, path in sorted((p.stat().st_mtime_ns, p) for p in found):
+            if mtime < last or (mtime == last and str(path) in last_seen):
+                continue
+            event = {"path": str(path), "name": path.name}
+            values = render_sensor(sensor.parameter_values, event)
+            run_config = checked_run_config(spec.name, fields, values)
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{path}:{mtime}",
+                    run_config=run_config,
+                    tags={"nexus/sensor_file": str(path)},
+                )
+            )
+            if mtime > newest:
+                newest, seen_at_newest = mtime, set()
+            seen_at_newest.add(str(path))
+        cursor = json.dumps({"mtime": newest, "seen": sorted(seen_at_newest)})
+        return dg.SensorResult(run_requests=requests, cursor=cursor)
+
+    return dg.SensorDefinition(
+        name=sensor.name,
+        evaluation_fn=evaluate,
+        job=job,
+        minimum_interval_seconds=sensor.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus[sensor.default_status],
+        description=f"Starts `{spec.name}` for each `{sensor.pattern}` file in {sensor.directory}.",
+    )
+
+
+def checked_run_config(
+    job_name: str, fields: Sequence[JobField], values: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The full flat run config for ``values``; :class:`NexusConfigError` names what is wrong."""
+    config, problems = run_config_from_values(fields, values)
+    if problems:
+        raise NexusConfigError(
+            job_name, "; ".join(message for _, message in problems), [n for n, _ in problems]
+        )
+    return config
 
 
 def build_definitions(
@@ -145,15 +215,21 @@ def build_definitions(
         raise
     jobs = []
     schedules: list[dg.ScheduleDefinition] = []
+    sensors: list[dg.SensorDefinition] = []
+    jobs_by_asset: dict[str, list[str]] = {}
     for spec in specs:
         job = build_job(spec)
         jobs.append(job)
         schedules.extend(build_schedule(s, job) for s in spec.schedules)
+        sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
+        for asset in spec.selected:
+            jobs_by_asset.setdefault(asset, []).append(spec.name)
     return dg.Definitions(
         assets=list(assets),
         jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],
         schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
-        resources={RESOURCE_KEY: NexusParams(), **(resources or {})},
+        sensors=[*sensors, *definitions_kwargs.pop("sensors", [])],
+        resources={RESOURCE_KEY: NexusParams(jobs_by_asset=jobs_by_asset), **(resources or {})},
         metadata={
             SPECS_DIR_METADATA: str(folder.resolve()),
             **definitions_kwargs.pop("metadata", {}),

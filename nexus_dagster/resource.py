@@ -11,12 +11,14 @@ import dagster as dg
 
 from nexus_dagster.declarations import declared_config, declared_params
 from nexus_dagster.errors import NexusParamError
-from nexus_dagster.naming import prefixed
+from nexus_dagster.naming import ops_key, prefixed
 from nexus_dagster.param_types import ParamType
-from nexus_dagster.rules import Resolved, resolve
+from nexus_dagster.rules import PER_ASSET, Resolved, resolve
 from nexus_dagster.templates import render
 
 AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
+METADATA_KEY = "nexus/params"
+"""Materialization metadata: each resolved value, its source and the field that supplied it."""
 
 
 class NexusParams(dg.ConfigurableResource):
@@ -35,6 +37,10 @@ class NexusParams(dg.ConfigurableResource):
     """
 
     config: dict[str, Any] = {}
+    from_spec: list[str] = []
+    """Keys of ``config`` whose value is the spec's own default (recorded as source ``default``)."""
+    jobs_by_asset: dict[str, list[str]] = {}
+    """The spec jobs that select each asset, named when a value is missing outside them."""
 
     def for_asset(
         self, context: AssetContext, asset_key: str | dg.AssetKey | None = None
@@ -44,8 +50,11 @@ class NexusParams(dg.ConfigurableResource):
         ``asset_key`` is needed only in a multi-asset that materializes several keys.
         Raises :class:`NexusParamError` when a required value is missing.
         """
-        name, metadata = _asset_of(context, asset_key)
-        resolved = self._resolved(context, name, declared_params(name, metadata))
+        key, metadata = _asset_of(context, asset_key)
+        name = key.to_user_string()
+        declared = declared_params(name, metadata)
+        resolved = self._resolved(context, name, declared)
+        _record_metadata(context, key, declared, resolved, set(self.from_spec))
         return MappingProxyType({param: r.value for param, r in resolved.items()})
 
     def render(self, context: AssetContext, asset_key: str | dg.AssetKey | None = None) -> Any:
@@ -54,9 +63,9 @@ class NexusParams(dg.ConfigurableResource):
         A placeholder that is the whole string yields the typed value; otherwise the value is
         inserted as text. ``None`` when the asset has no ``nexus/config``.
         """
-        name, metadata = _asset_of(context, asset_key)
-        values = self.for_asset(context, asset_key)
-        return render(declared_config(name, metadata), values)
+        key, metadata = _asset_of(context, asset_key)
+        values = self.for_asset(context, key)
+        return render(declared_config(key.to_user_string(), metadata), values)
 
     def _resolved(
         self, context: AssetContext, asset: str, declared: Mapping[str, ParamType]
@@ -65,13 +74,18 @@ class NexusParams(dg.ConfigurableResource):
         if missing:
             param = missing[0]
             own = prefixed(asset, param)
+            jobs = [j for j in self.jobs_by_asset.get(asset, []) if j != context.job_name]
+            where = (
+                f"; or launch it from job {', '.join(f'`{j}`' for j in jobs)}, which supplies it"
+                if jobs
+                else ""
+            )
             raise NexusParamError(
                 asset,
                 param,
-                f"asset `{asset}` needs parameter `{param}` but run of job "
+                f"asset `{asset}` needs parameter `{param}` but the run of job "
                 f"`{context.job_name}` has no value for it: set `{own}` (this asset only) or "
-                f"`{param}` (shared) in the run config of a job built from a spec that selects "
-                f"`{asset}`",
+                f"`{param}` (shared) in the run config{where}",
                 names=(own, param),
             )
         for param, item in resolved.items():
@@ -103,9 +117,29 @@ def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:
     return os.environ[variable]
 
 
+def _record_metadata(
+    context: AssetContext,
+    key: dg.AssetKey,
+    declared: Mapping[str, ParamType],
+    resolved: Mapping[str, Resolved],
+    from_spec: set[str],
+) -> None:
+    # The materialization answers "which parameters produced this?" in the asset's UI page.
+    table = {}
+    for param, item in resolved.items():
+        own_key = ops_key(key.to_user_string(), param) if item.source == PER_ASSET else param
+        table[param] = {
+            "value": "***" if declared[param].is_secret else item.value,
+            "source": "default" if own_key in from_spec else item.source,
+            "field": item.field,
+        }
+    output = context.assets_def.get_output_name_for_asset_key(key)
+    context.add_output_metadata({METADATA_KEY: dg.MetadataValue.json(table)}, output_name=output)
+
+
 def _asset_of(
     context: AssetContext, asset_key: str | dg.AssetKey | None
-) -> tuple[str, Mapping[str, Any]]:
+) -> tuple[dg.AssetKey, Mapping[str, Any]]:
     assets_def = context.assets_def
     if asset_key is None:
         keys = list(context.selected_asset_keys)
@@ -118,4 +152,4 @@ def _asset_of(
         key = dg.AssetKey.from_user_string(asset_key)
     else:
         key = asset_key
-    return key.to_user_string(), assets_def.specs_by_key[key].metadata
+    return key, assets_def.specs_by_key[key].metadata

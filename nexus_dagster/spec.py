@@ -20,6 +20,7 @@ from nexus_dagster.errors import NexusSelectionError, NexusSpecError, SpecProble
 from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import TypeStringError, parse_type
 from nexus_dagster.rules import JobField, derive_fields, run_config_from_values, suggest
+from nexus_dagster.templates import SENSOR_FIELDS, render_sensor, sensor_placeholders
 from nexus_dagster.yaml_source import MAX_FILE_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for job and schedule names
@@ -48,6 +49,19 @@ class ScheduleModel(_Model):
     default_status: Literal["RUNNING", "STOPPED"] = "STOPPED"
 
 
+class SensorModel(_Model):
+    """One entry of ``sensors:``. ``type: file`` starts one run per file matching ``pattern``
+    under ``directory`` (relative to the spec file's folder when not absolute)."""
+
+    name: str | None = None
+    type: Literal["file"]
+    directory: str
+    pattern: str = "*"
+    parameter_values: dict[str, Any] = {}
+    minimum_interval_seconds: int = 30
+    default_status: Literal["RUNNING", "STOPPED"] = "STOPPED"
+
+
 class JobSpecModel(_Model):
     """A job spec file. Unknown keys anywhere are errors."""
 
@@ -59,6 +73,7 @@ class JobSpecModel(_Model):
     ops_config: dict[str, dict[str, Any]] = {}
     tags: dict[str, str] = {}
     schedules: list[ScheduleModel] = []
+    sensors: list[SensorModel] = []
 
 
 @dataclass(frozen=True)
@@ -70,6 +85,19 @@ class ScheduleSpec:
     timezone: str
     default_status: str
     run_config: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class SensorSpec:
+    """A file sensor of a job. ``parameter_values`` may hold ``{{sensor.*}}`` placeholders,
+    filled per file before the values are checked and merged over the spec's."""
+
+    name: str
+    directory: Path
+    pattern: str
+    parameter_values: Mapping[str, Any]
+    minimum_interval_seconds: int
+    default_status: str
 
 
 @dataclass
@@ -84,6 +112,7 @@ class JobSpec:
     selected: tuple[str, ...] = ()
     fields: tuple[JobField, ...] = ()
     schedules: tuple[ScheduleSpec, ...] = ()
+    sensors: tuple[SensorSpec, ...] = ()
     problems: list[SpecProblem] = field(default_factory=list)
 
     def problem(self, key: Sequence[Any], message: str) -> None:
@@ -227,7 +256,15 @@ def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec |
     return spec
 
 
-_MODELS_BY_DEPTH: dict[int, type[BaseModel]] = {0: JobSpecModel, 2: ScheduleModel}
+_ENTRY_MODELS: dict[str, type[BaseModel]] = {"schedules": ScheduleModel, "sensors": SensorModel}
+
+
+def _model_at(loc: list[Any]) -> type[BaseModel] | None:
+    if not loc:
+        return JobSpecModel
+    if len(loc) == 2 and isinstance(loc[1], int):
+        return _ENTRY_MODELS.get(str(loc[0]))
+    return None
 
 
 def _pydantic_problem(spec: JobSpec, error: Any) -> None:
@@ -243,15 +280,8 @@ def _pydantic_problem(spec: JobSpec, error: Any) -> None:
             '(YAML reads unquoted on/off/yes/no/true/false as booleans, e.g. write `"on":`)',
         )
     elif kind == "extra_forbidden":
-        parent = _MODELS_BY_DEPTH.get(len(loc) - 1)
+        parent = _model_at(loc[:-1])
         key = str(loc[-1])
-        if key == "sensors" and len(loc) == 1:
-            spec.problem(
-                loc,
-                "`sensors` are not supported by this version of nexus-dagster yet; remove the "
-                "key (schedules are supported)",
-            )
-            return
         valid = list(parent.model_fields) if parent else []
         hint = suggest(key, valid)
         spec.problem(loc, f"unknown key `{key}`{hint or '.'} Valid keys: {', '.join(valid)}")
@@ -297,6 +327,20 @@ def _check_alone(spec: JobSpec) -> None:
             spec.problem([*at, "timezone"], f"unknown timezone `{schedule.timezone}`{hint}")
         if schedule.name is not None and not JOB_NAME_RE.match(schedule.name):
             spec.problem([*at, "name"], "not a valid schedule name: use letters, digits, `_`")
+    for index, sensor in enumerate(model.sensors):
+        at = ["sensors", index]
+        if sensor.name is not None and not JOB_NAME_RE.match(sensor.name):
+            spec.problem([*at, "name"], "not a valid sensor name: use letters, digits, `_`")
+        if sensor.minimum_interval_seconds < 1:
+            spec.problem([*at, "minimum_interval_seconds"], "must be at least 1")
+        for name, value in sensor.parameter_values.items():
+            for used in sensor_placeholders(value):
+                if used not in SENSOR_FIELDS:
+                    spec.problem(
+                        [*at, "parameter_values", name],
+                        f"unknown placeholder `{{{{sensor.{used}}}}}`{suggest(used, SENSOR_FIELDS)} "
+                        "A file sensor offers `{{sensor.path}}` and `{{sensor.name}}`",
+                    )
 
 
 def _check_types_alone(spec: JobSpec) -> None:
@@ -329,16 +373,17 @@ def _check_unique_names(specs: list[JobSpec]) -> None:
 
 
 def _check_unique_schedule_names(specs: list[JobSpec]) -> None:
-    seen: dict[str, Path] = {}
+    # Schedules and sensors share one namespace in a code location.
+    seen: dict[str, tuple[Path, str, int]] = {}
     for spec in specs:
-        for index, schedule in enumerate(spec.schedules):
-            first = seen.setdefault(schedule.name, spec.path)
-            if first is not spec.path or any(
-                s.name == schedule.name for s in spec.schedules[:index]
-            ):
+        entries = [("schedules", i, s.name) for i, s in enumerate(spec.schedules)]
+        entries += [("sensors", i, s.name) for i, s in enumerate(spec.sensors)]
+        for kind, index, name in entries:
+            first = seen.setdefault(name, (spec.path, kind, index))
+            if first != (spec.path, kind, index):
                 spec.problem(
-                    ["schedules", index],
-                    f"schedule name `{schedule.name}` is already used (in {first}); "
+                    [kind, index],
+                    f"name `{name}` is already used by a schedule or sensor (in {first[0]}); "
                     "set a different `name:`",
                 )
 
@@ -395,3 +440,29 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
             )
         )
     spec.schedules = tuple(schedules)
+    sensors = []
+    for index, sensor in enumerate(model.sensors):
+        # Placeholders become sample text, so a `{{sensor.path}}` in an int field is refused now.
+        sample = render_sensor(
+            sensor.parameter_values,
+            {name: f"<{name}>" for name in SENSOR_FIELDS},
+            missing="",
+        )
+        _, config_problems = run_config_from_values(fields, sample)
+        for name, message in config_problems:
+            in_values = name in sensor.parameter_values
+            key = ["sensors", index, *(["parameter_values", name] if in_values else [])]
+            spec.problem(key, message)
+        directory = Path(sensor.directory)
+        default_name = f"{spec.name}_sensor" + (f"_{index + 1}" if index else "")
+        sensors.append(
+            SensorSpec(
+                name=sensor.name or default_name,
+                directory=directory if directory.is_absolute() else spec.path.parent / directory,
+                pattern=sensor.pattern,
+                parameter_values=sensor.parameter_values,
+                minimum_interval_seconds=sensor.minimum_interval_seconds,
+                default_status=sensor.default_status,
+            )
+        )
+    spec.sensors = tuple(sensors)

@@ -11,6 +11,9 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+SENSOR_RE = re.compile(r"\{\{\s*sensor\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+SENSOR_FIELDS = ("path", "name")
+"""What a file sensor's ``parameter_values`` may use: ``{{sensor.path}}``, ``{{sensor.name}}``."""
 
 
 def _strings(tree: Any) -> Iterator[str]:
@@ -79,3 +82,30 @@ def _map_strings(tree: Any, fn: Callable[[str], Any]) -> Any:
     if isinstance(tree, (list, tuple)):
         return [_map_strings(value, fn) for value in tree]
     return tree
+
+
+def sensor_placeholders(tree: Any) -> list[str]:
+    """The names used by ``{{sensor.NAME}}`` placeholders in ``tree``, in order of appearance."""
+    seen: dict[str, None] = {}
+    for text in _strings(tree):
+        for match in SENSOR_RE.finditer(text):
+            seen.setdefault(match.group(1), None)
+    return list(seen)
+
+
+def render_sensor(tree: Any, event: Mapping[str, str], missing: str | None = None) -> Any:
+    """Fill ``{{sensor.path}}`` / ``{{sensor.name}}`` placeholders as text, in one pass.
+
+    >>> render_sensor({"key": "in/{{ sensor.name }}"}, {"path": "/d/in/a.csv", "name": "a.csv"})
+    {'key': 'in/a.csv'}
+    """
+
+    def fill(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name in event:
+            return event[name]
+        if missing is None:
+            raise KeyError(f"unknown sensor placeholder `{name}`")
+        return missing
+
+    return _map_strings(tree, lambda text: SENSOR_RE.sub(fill, text))

@@ -329,6 +329,8 @@ def test_public_api_is_declared_once() -> None:
         "inspect_selection_params",
         "load_job_specs",
         "nexus_asset",
+        "nexus_run_config",
+        "nexus_run_request",
     ]
     for name in nexus_dagster.__all__:
         assert getattr(nexus_dagster, name) is not None
