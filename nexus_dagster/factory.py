@@ -4,6 +4,7 @@ mapped onto the ``params`` resource with a ``ConfigMapping``; schedules come wit
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 from collections.abc import Mapping, Sequence
@@ -17,7 +18,7 @@ from nexus_dagster.asset import RESOURCE_KEY
 from nexus_dagster.catalog import AssetLike, parse_selection
 from nexus_dagster.errors import NexusConfigError, NexusSpecError
 from nexus_dagster.param_types import ParamType
-from nexus_dagster.resource import NexusParams
+from nexus_dagster.resource import DIGEST_TAG, NexusParams
 from nexus_dagster.rules import JobField, run_config_from_values, to_resource_config
 from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec, load_job_specs
 from nexus_dagster.templates import render_sensor
@@ -79,6 +80,19 @@ def parameter_table(fields: Sequence[JobField]) -> str:
     return "\n".join(rows)
 
 
+def fields_digest(fields: Sequence[JobField]) -> str:
+    """A short digest of everything that decides a run's values: names, types, defaults, keys.
+
+    Comments and descriptions do not change it; a changed default or parameter does.
+    """
+    canonical = [
+        [f.name, str(f.type), f.required, f.default if f.has_default else None, f.key]
+        for f in fields
+    ]
+    payload = json.dumps(canonical, sort_keys=True, default=str).encode()
+    return hashlib.sha256(payload).hexdigest()[:16]
+
+
 def build_job(spec: JobSpec) -> UnresolvedAssetJobDefinition:
     """The Dagster asset job of a loaded spec (loaded with assets)."""
     fields = spec.fields
@@ -107,7 +121,7 @@ def build_job(spec: JobSpec) -> UnresolvedAssetJobDefinition:
             config_schema={f.name: dagster_field(f) for f in fields},
         ),
         description=description,
-        tags=dict(spec.model.tags),
+        tags={**spec.model.tags, DIGEST_TAG: fields_digest(fields)},
     )
 
 

@@ -17,6 +17,8 @@ from nexus_dagster.rules import PER_ASSET, Resolved, resolve
 from nexus_dagster.templates import render
 
 AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
+DIGEST_TAG = "nexus/params_digest"
+"""Run tag: digest of the job's fields when the run was launched (see ``_check_unchanged``)."""
 METADATA_KEY = "nexus/params"
 """Materialization metadata: each resolved value, its source and the field that supplied it."""
 
@@ -50,6 +52,7 @@ class NexusParams(dg.ConfigurableResource):
         ``asset_key`` is needed only in a multi-asset that materializes several keys.
         Raises :class:`NexusParamError` when a required value is missing.
         """
+        _check_unchanged(context)
         key, metadata = _asset_of(context, asset_key)
         name = key.to_user_string()
         declared = declared_params(name, metadata)
@@ -115,6 +118,22 @@ def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:
             f"`{variable}`, which is not set in the run's process",
         )
     return os.environ[variable]
+
+
+def _check_unchanged(context: AssetContext) -> None:
+    # Every step process rebuilds the job from the spec files, and Dagster fills defaults from
+    # that rebuilt job. A spec edited while the run is in flight would silently hand later steps
+    # other values than the run launched with, so refuse instead.
+    launched = context.run.tags.get(DIGEST_TAG)
+    current = context.job_def.tags.get(DIGEST_TAG)
+    if launched and current and launched != current:
+        raise NexusParamError(
+            "",
+            "",
+            f"the spec of job `{context.job_name}` changed while this run was in flight "
+            f"(parameters digest {launched} at launch, {current} now): this step would not see "
+            "the values the run was launched with. Launch a new run to use the edited spec.",
+        )
 
 
 def _record_metadata(

@@ -1,0 +1,48 @@
+"""A spec edited while a run is in flight must not silently change what later steps see: each
+step of the multiprocess executor rebuilds the job from the files."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .conftest import write_specs
+
+LOCATION = Path(__file__).parent / "locations" / "consistency_location.py"
+DAGSTER = str(Path(sys.executable).parent / "dagster")
+
+
+@pytest.mark.parametrize("edit", [False, True], ids=["unchanged", "edited-mid-run"])
+def test_later_steps_use_launch_values_or_fail_clearly(tmp_path: Path, edit: bool) -> None:
+    specs = write_specs(
+        tmp_path / "specs",
+        {"edit_job.yaml": "selection: [first, second]\nparameter_values:\n  bucket: before\n"},
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NEXUS_TEST_SPECS": str(specs),
+        "PROBE_OUT": str(tmp_path / "out"),
+        "EDIT_SPEC_DURING_RUN": "1" if edit else "",
+    }
+    result = subprocess.run(
+        [DAGSTER, "job", "execute", "-f", str(LOCATION), "-j", "edit_job"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    output = result.stdout + result.stderr
+    if not edit:
+        assert result.returncode == 0, output[-3000:]
+        assert json.loads((tmp_path / "out" / "second.json").read_text()) == {"bucket": "before"}
+        return
+    assert result.returncode != 0
+    assert not (tmp_path / "out" / "second.json").exists()
+    assert "the spec of job `edit_job` changed while this run was in flight" in output
+    assert "Launch a new run to use the edited spec." in output
