@@ -251,3 +251,57 @@ def test_secret_metadata_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert meta == {"token": {"value": "***", "source": "per-asset", "field": "uses_token.token"}}
     assert "s3cr3t-value" not in json.dumps(result.dagster_run.run_config)
     assert os.environ["NEXUS_TEST_TOKEN"] == "s3cr3t-value"
+
+
+def test_subset_keeps_the_whole_jobs_required_fields(example_data: Path) -> None:
+    import definitions
+
+    job = definitions.defs.resolve_job_def("sales_job")
+    subset = [dg.AssetKey("sales_ingestion_asset")]
+    with pytest.raises(
+        dg.DagsterInvalidConfigError, match="marketing_ingestion_asset.source_bucket"
+    ):
+        job.execute_in_process(asset_selection=subset, instance=dg.DagsterInstance.ephemeral())
+    # the documented workaround: any value for an asset that does not run; it is never read
+    result = job.execute_in_process(
+        run_config={"marketing_ingestion_asset.source_bucket": "unused"},
+        asset_selection=subset,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    materialized = {e.asset_key for e in result.get_asset_materialization_events()}
+    assert materialized == {dg.AssetKey("sales_ingestion_asset")}
+    assert (example_data / "analytics-lake" / "sales.csv").exists()
+    assert not (example_data / "analytics-lake" / "marketing.csv").exists()
+
+
+def test_dagster_asset_materialize_outside_the_job_fails_naming_the_job(
+    tmp_path: Path, example_data: Path
+) -> None:
+    import subprocess
+    import sys
+
+    home = tmp_path / "home"
+    home.mkdir()
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "asset",
+            "materialize",
+            "--select",
+            "marketing_ingestion_asset",
+            "-f",
+            str(Path(__file__).parent.parent / "definitions.py"),
+        ],
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "asset `marketing_ingestion_asset` needs parameter `source_bucket`" in output
+    assert (
+        "or launch it from job `daily_report_job`, `legacy_ingest_job`, `sales_job`, "
+        "which supplies it" in output
+    )
