@@ -79,7 +79,8 @@ class NexusParams(dg.ConfigurableResource):
             own = prefixed(asset, param)
             jobs = [j for j in self.jobs_by_asset.get(asset, []) if j != context.job_name]
             where = (
-                f"; or launch it from job {', '.join(f'`{j}`' for j in jobs)}, which supplies it"
+                f"; or launch it from a job built from a spec that selects it: "
+                f"{', '.join(f'`{j}`' for j in jobs)}"
                 if jobs
                 else ""
             )
