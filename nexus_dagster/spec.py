@@ -236,7 +236,8 @@ def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec |
             SpecProblem(str(path), line, col, dotted(key), "duplicate key; keep only one")
         )
     if not isinstance(document.value, dict):
-        what = "empty" if document.value is None else f"a {type(document.value).__name__}"
+        kinds = {type(None): "an empty file", list: "a list", str: "text", bool: "a boolean"}
+        what = kinds.get(type(document.value), "a number")
         problems.append(
             _file_problem(
                 path, 1, 1, f"a job spec must be a mapping with at least `selection:`, got {what}"

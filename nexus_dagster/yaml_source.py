@@ -112,7 +112,14 @@ def load_yaml(text: str) -> YamlDocument:
     tab_line = _first_tab_indent(text)
     if tab_line:
         raise YamlSyntaxError(tab_line, 1, "tab character used for indentation; use spaces")
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)
+    except yaml.reader.ReaderError as err:
+        line = text.count("\n", 0, err.position) + 1
+        col = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
+        raise YamlSyntaxError(
+            line, col, f"character U+{err.character:04X} is not allowed in YAML; remove it"
+        ) from None
     try:
         root = loader.get_single_node()
         doc = YamlDocument(None)
@@ -180,7 +187,20 @@ class _Walker:
     def scalar(self, node: ScalarNode) -> Any:
         if node.tag not in _SCALAR_TAGS:
             raise YamlSyntaxError(*_at(node), f"unsupported tag `{node.tag}`")
-        return self.loader.construct_object(node)
+        try:
+            value = self.loader.construct_object(node)
+        except ValueError:  # Python refuses to convert an integer of thousands of digits
+            value = None
+            too_large = True
+        else:
+            too_large = type(value) is int and not -(2**63) <= value < 2**63
+        if too_large:
+            # Larger integers cannot be printed or stored reliably downstream (Python refuses
+            # to print one of thousands of digits); `0b111...` reaches that size in few bytes.
+            raise YamlSyntaxError(
+                *_at(node), "integer out of the 64-bit range; put it in quotes if it is text"
+            )
+        return value
 
     def build(self, node: Node, path: KeyPath, depth: int) -> Any:
         self.charge(node)
