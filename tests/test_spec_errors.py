@@ -1,0 +1,556 @@
+"""Every way a spec file can be wrong, as one table: the spec, the message and where it points.
+
+Each case is loaded with `load_job_specs(folder, assets=ASSETS)`; the case's problem must be the
+only one, with the expected `key: message` fragment, line and column.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from dataclasses import dataclass
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from nexus_dagster import NexusSpecError, nexus_asset
+from nexus_dagster.errors import SpecProblem
+from nexus_dagster.spec import load_job_specs
+
+from .conftest import write_specs
+
+
+@nexus_asset(params={"source_bucket": "string!", "target_bucket": "string!", "batch_size": "int"})
+def orders() -> None: ...
+
+
+@nexus_asset(params={"source_bucket": "string!", "batch_size": "string", "token": "secret"})
+def customers() -> None: ...
+
+
+raw_sales = dg.AssetSpec(
+    key=["raw", "sales"], metadata={"nexus/params": {"source_bucket": "string!"}}
+)
+
+
+@dg.asset(name="a__b", metadata={"nexus/params": {"c": "int"}})
+def asset_a__b() -> None: ...
+
+
+@dg.asset(name="a", metadata={"nexus/params": {"b__c": "int"}})
+def asset_a() -> None: ...
+
+
+@dg.asset
+def report() -> None: ...
+
+
+ASSETS = [orders, customers, raw_sales, asset_a__b, asset_a, report]
+
+# `orders` with its two required values set, so that only the case's own problem remains.
+ORDERS = """\
+selection: [orders]
+ops_config:
+  orders: {source_bucket: in, target_bucket: out}
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    files: dict[str, str] | str
+    fragment: str
+    line: int
+    col: int
+    path: str = "job.yaml"
+
+
+CASES = [
+    # -- selection and names ------------------------------------------------------------------
+    Case(
+        "unknown-asset-did-you-mean",
+        "selection: [orders, ordrs]\n",
+        "selection[1]: unknown asset `ordrs`; did you mean `orders`?",
+        1,
+        21,
+    ),
+    Case(
+        "unknown-asset-look-alike",
+        "selection: [\u043erders]\n",
+        "selection[0]: unknown asset `\u043erders`; did you mean `orders`? `\u043erders` holds "
+        "the non-ASCII character U+043E (CYRILLIC SMALL LETTER O).",
+        1,
+        13,
+    ),
+    Case("missing-selection", "name: x\n", "missing required key `selection`", 1, 1),
+    Case("empty-selection", "selection: []\n", "selection: selection is empty", 1, 1),
+    Case(
+        "selection-wrong-type",
+        "selection: {orders: 1}\n",
+        "selection: must be a list of asset keys or one Dagster selection string",
+        1,
+        1,
+    ),
+    Case(
+        "selection-string-invalid",
+        "selection: 'key:(orders'\n",
+        "selection: invalid selection `key:(orders`",
+        1,
+        1,
+    ),
+    Case(
+        "invalid-job-name",
+        "name: my job\nselection: [report]\n",
+        "name: `my job` is not a valid job name: use letters, digits, `_`",
+        1,
+        1,
+    ),
+    Case(
+        "invalid-file-stem",
+        {"my-job.yaml": "selection: [report]\n"},
+        "the file name `my-job` is not a valid job name (letters, digits, `_`); rename the file "
+        "or set `name:`",
+        1,
+        1,
+        path="my-job.yaml",
+    ),
+    Case(
+        "duplicate-job-name-across-files",
+        {
+            "a.yaml": "name: dup\nselection: [report]\n",
+            "sub/b.yaml": "name: dup\nselection: [report]\n",
+        },
+        "name: job name `dup` is already used by",
+        1,
+        1,
+        path="sub/b.yaml",
+    ),
+    Case(
+        "duplicate-job-name-from-file-stems",
+        {"one/nightly.yaml": "selection: [report]\n", "two/nightly.yml": "selection: [report]\n"},
+        "job name `nightly` is already used by",
+        1,
+        1,
+        path="two/nightly.yml",
+    ),
+    # -- params_schema --------------------------------------------------------------------------
+    Case(
+        "undeclared-shared-parameter",
+        ORDERS + "params_schema:\n  sourcebucket: string\n",
+        "params_schema.sourcebucket: no selected asset declares parameter `sourcebucket`; did you "
+        "mean `source_bucket`? Declared: batch_size, source_bucket, target_bucket",
+        5,
+        3,
+    ),
+    Case(
+        "undeclared-prefixed-parameter",
+        ORDERS + "params_schema:\n  orders.token: secret\n",
+        "params_schema.orders.token: asset `orders` does not declare parameter `token`. It "
+        "declares: source_bucket, target_bucket, batch_size",
+        5,
+        3,
+    ),
+    Case(
+        "undeclared-parameter-of-prefixed-key",
+        "selection: [raw/sales]\nparams_schema:\n  raw/sales.bucket: string\n",
+        "asset `raw/sales` does not declare parameter `bucket`",
+        3,
+        3,
+    ),
+    Case(
+        "prefixed-name-for-unselected-asset",
+        ORDERS + "params_schema:\n  customers.batch_size: string\n",
+        "params_schema.customers.batch_size: asset `customers` is not in this job's selection; "
+        "add it to `selection` or remove this entry",
+        5,
+        3,
+    ),
+    Case(
+        "bad-type-string",
+        ORDERS + "params_schema:\n  target_bucket: String!\n",
+        "params_schema.target_bucket: unknown type `String!`; did you mean `string!`?",
+        5,
+        3,
+    ),
+    Case(
+        "type-string-not-a-string",
+        ORDERS + "params_schema:\n  target_bucket: 5\n",
+        "params_schema.target_bucket: value should be a valid string (got int)",
+        5,
+        3,
+    ),
+    Case(
+        "invalid-parameter-name",
+        ORDERS + "params_schema:\n  orders.source-bucket: string\n",
+        "invalid parameter name `source-bucket`",
+        5,
+        3,
+    ),
+    Case(
+        "type-conflict-between-assets",
+        "selection: [orders, customers]\n"
+        "ops_config:\n  orders: {source_bucket: i, target_bucket: o}\n"
+        "  customers: {source_bucket: c, token: {env: T}}\n"
+        "parameter_values:\n  batch_size: 5\n",
+        "selection: assets declare the shared parameter `batch_size` with different types "
+        "(`orders`: int, `customers`: string); settle it with `params_schema: {batch_size: <type>}`",
+        1,
+        1,
+    ),
+    Case(
+        "secret-made-a-string",
+        "selection: [customers]\nops_config:\n  customers: {source_bucket: c, token: {env: T}}\n"
+        "params_schema:\n  customers.token: string\n",
+        "params_schema.customers.token: `params_schema` cannot turn `customers`'s declared type "
+        "`secret` into `string`",
+        5,
+        3,
+    ),
+    # -- values ---------------------------------------------------------------------------------
+    Case(
+        "default-of-wrong-type",
+        ORDERS + "parameter_values:\n  batch_size: many\n",
+        "parameter_values.batch_size: value does not fit type `int`: expected int, got str",
+        5,
+        3,
+    ),
+    Case(
+        "ops-config-default-of-wrong-type",
+        "selection: [orders]\nops_config:\n  orders: {source_bucket: i, target_bucket: o, "
+        "batch_size: 1.5}\n",
+        "ops_config.orders.batch_size: value does not fit type `int`: expected int, got float",
+        3,
+        48,
+    ),
+    Case(
+        "prefixed-name-in-parameter-values",
+        ORDERS + "parameter_values:\n  orders.batch_size: 5\n",
+        "parameter_values.orders.batch_size: prefixed name `orders.batch_size` in "
+        "`parameter_values`: a value for one asset goes under `ops_config: {orders: {batch_size: "
+        "...}}`",
+        5,
+        3,
+    ),
+    Case(
+        "ops-config-unknown-asset",
+        ORDERS + "  ordres: {batch_size: 1}\n",
+        "ops_config.ordres: unknown asset `ordres`; did you mean `orders`?",
+        4,
+        3,
+    ),
+    Case(
+        "secret-as-plain-text",
+        "selection: [customers]\nops_config:\n  customers: {source_bucket: c, token: hunter2}\n",
+        "ops_config.customers.token: value does not fit type `secret`: a secret takes only an "
+        "environment reference such as `{env: MY_VAR}`",
+        3,
+        33,
+    ),
+    Case(
+        "colliding-nexus-ops-keys",
+        "selection: [a, a__b]\n",
+        "selection: `a.b__c` and `a__b.c` both map to the resource key `__nexus_ops__a__b__c`; "
+        "rename one of the parameters or assets",
+        1,
+        1,
+    ),
+    Case(
+        "boolean-key",
+        ORDERS + "parameter_values:\n  on: 1\n",
+        "parameter_values.True: this key is read by YAML as a boolean, not as a name; put it in "
+        "quotes",
+        5,
+        3,
+    ),
+    Case(
+        "tags-must-be-strings",
+        ORDERS + "tags: {team: 1}\n",
+        "tags.team: value should be a valid string (got int)",
+        4,
+        8,
+    ),
+    # -- schedules ------------------------------------------------------------------------------
+    Case(
+        "bad-cron",
+        ORDERS + "schedules:\n  - cron: '0 25 * * *'\n",
+        "schedules[0].cron: invalid cron expression `0 25 * * *`; use five fields, e.g. `0 6 * * *`",
+        5,
+        5,
+    ),
+    Case(
+        "bad-timezone",
+        ORDERS + "schedules:\n  - cron: '0 6 * * *'\n    timezone: Europe/Berln\n",
+        "schedules[0].timezone: unknown timezone `Europe/Berln`; did you mean `Europe/Berlin`?",
+        6,
+        5,
+    ),
+    Case(
+        "bad-default-status",
+        ORDERS + "schedules:\n  - cron: '0 6 * * *'\n    default_status: running\n",
+        "schedules[0].default_status: must be one of 'RUNNING' or 'STOPPED'",
+        6,
+        5,
+    ),
+    Case(
+        "unknown-key-in-schedule",
+        ORDERS + "schedules:\n  - cron: '0 6 * * *'\n    timezon: UTC\n",
+        "schedules[0].timezon: unknown key `timezon`; did you mean `timezone`? Valid keys: name, "
+        "cron, timezone, parameter_values, default_status",
+        6,
+        5,
+    ),
+    Case(
+        "schedule-unknown-parameter-name",
+        ORDERS + "parameter_values: {target_bucket: t}\n"
+        "schedules:\n  - cron: '0 6 * * *'\n    parameter_values:\n      targt_bucket: x\n",
+        "schedules[0].parameter_values.targt_bucket: unknown field `targt_bucket`; did you mean "
+        "`target_bucket`?",
+        8,
+        7,
+    ),
+    Case(
+        "schedule-value-of-wrong-type",
+        ORDERS + "schedules:\n  - cron: '0 6 * * *'\n    parameter_values:\n"
+        "      orders.batch_size: many\n",
+        "schedules[0].parameter_values.orders.batch_size: `orders.batch_size` does not fit type "
+        "`int`: expected int, got str",
+        7,
+        7,
+    ),
+    Case(
+        "schedule-missing-required-value",
+        "selection: [orders]\nops_config:\n  orders: {target_bucket: o}\n"
+        "schedules:\n  - cron: '0 6 * * *'\n",
+        "schedules[0]: required field `orders.source_bucket` has no value",
+        5,
+        5,
+    ),
+    Case(
+        "duplicate-schedule-name",
+        ORDERS + "schedules:\n  - {name: s, cron: '0 6 * * *'}\n  - {name: s, cron: '0 7 * * *'}\n",
+        "schedules[1]: name `s` is already used by a schedule or sensor",
+        6,
+        5,
+    ),
+    # -- sensors --------------------------------------------------------------------------------
+    Case(
+        "sensor-unknown-type",
+        ORDERS + "sensors:\n  - {type: kafka, directory: in}\n",
+        "sensors[0].type: must be one of 'file'",
+        5,
+        6,
+    ),
+    Case(
+        "sensor-unknown-key",
+        ORDERS + "sensors:\n  - {type: file, directory: in, patern: '*.csv'}\n",
+        "sensors[0].patern: unknown key `patern`; did you mean `pattern`?",
+        5,
+        33,
+    ),
+    Case(
+        "sensor-unknown-placeholder",
+        ORDERS + "sensors:\n  - type: file\n    directory: in\n    parameter_values:\n"
+        "      orders.source_bucket: '{{sensor.pth}}'\n",
+        "sensors[0].parameter_values.orders.source_bucket: unknown placeholder `{{sensor.pth}}`; "
+        "did you mean `path`?",
+        8,
+        7,
+    ),
+    # -- the file itself ------------------------------------------------------------------------
+    Case(
+        "malformed-yaml",
+        "selection: [orders\n",
+        "invalid YAML: expected ',' or ']', but got '<stream end>'",
+        2,
+        1,
+    ),
+    Case(
+        "duplicate-top-level-key",
+        "selection: [report]\nselection: [report]\n",
+        "selection: duplicate key; keep only one",
+        2,
+        1,
+    ),
+    Case(
+        "duplicate-nested-key",
+        "selection: [orders]\nops_config:\n  orders:\n    source_bucket: a\n    source_bucket: b\n"
+        "    target_bucket: t\n",
+        "ops_config.orders.source_bucket: duplicate key; keep only one",
+        5,
+        5,
+    ),
+    Case(
+        "unknown-top-level-key",
+        "selection: [report]\nparam_schema: {}\n",
+        "param_schema: unknown key `param_schema`; did you mean `params_schema`? Valid keys: "
+        "name, description, selection, params_schema, parameter_values, ops_config, tags, "
+        "schedules, sensors",
+        2,
+        1,
+    ),
+    Case(
+        "unknown-key-look-alike",
+        "selection: [report]\nt\u0430gs: {}\n",
+        "unknown key `t\u0430gs`; did you mean `tags`? `t\u0430gs` holds the non-ASCII character "
+        "U+0430 (CYRILLIC SMALL LETTER A).",
+        2,
+        1,
+    ),
+    Case(
+        "tab-indentation",
+        "selection:\n\t- report\n",
+        "tab character used for indentation; use spaces",
+        2,
+        1,
+    ),
+    Case(
+        "top-level-list",
+        "- orders\n",
+        "a job spec must be a mapping with at least `selection:`, got a list",
+        1,
+        1,
+    ),
+    Case("top-level-text", "orders\n", "got text", 1, 1),
+    Case("top-level-number", "42\n", "got a number", 1, 1),
+    Case("empty-file", "", "got an empty file", 1, 1),
+    Case("only-comments", "# nothing here\n", "got an empty file", 1, 1),
+]
+
+
+def _write(folder: Path, files: dict[str, str] | str) -> None:
+    write_specs(folder, files if isinstance(files, dict) else {"job.yaml": files})
+
+
+def _where(problem: SpecProblem, folder: Path) -> str:
+    return Path(problem.path).relative_to(folder).as_posix()
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_spec_error(case: Case, tmp_path: Path) -> None:
+    folder = tmp_path / "specs"
+    _write(folder, case.files)
+    with pytest.raises(NexusSpecError) as caught:
+        load_job_specs(folder, assets=ASSETS)
+    problems = caught.value.problems
+    assert len(problems) == 1, str(caught.value)
+    (problem,) = problems
+    shown = f"{problem.key}: {problem.message}" if problem.key else problem.message
+    assert case.fragment in shown
+    assert (_where(problem, folder), problem.line, problem.col) == (case.path, case.line, case.col)
+    assert str(problem) == f"{problem.path}:{problem.line}:{problem.col}: {shown}"
+    assert "hunter2" not in str(caught.value)
+
+
+# Without assets, only what the files alone can tell is checked (contract §6).
+ALONE_CASES = [
+    Case(
+        "bad-type-string", "selection: [x]\nparams_schema: {p: Int}\n", "did you mean `int`?", 2, 17
+    ),
+    Case(
+        "prefixed-name-in-parameter-values",
+        "selection: [x]\nparameter_values: {x.p: 1}\n",
+        "parameter_values.x.p: prefixed name `x.p` in `parameter_values`",
+        2,
+        20,
+    ),
+    Case("bad-cron", "selection: [x]\nschedules: [{cron: often}]\n", "invalid cron", 2, 14),
+]
+
+
+@pytest.mark.parametrize("case", ALONE_CASES, ids=[c.id for c in ALONE_CASES])
+def test_spec_error_without_assets(case: Case, tmp_path: Path) -> None:
+    _write(tmp_path, case.files)
+    with pytest.raises(NexusSpecError) as caught:
+        load_job_specs(tmp_path)
+    (problem,) = caught.value.problems
+    assert case.fragment in f"{problem.key}: {problem.message}"
+    assert (problem.line, problem.col) == (case.line, case.col)
+
+
+def test_unknown_assets_are_not_checked_without_assets(tmp_path: Path) -> None:
+    _write(tmp_path, "selection: [nowhere]\nparams_schema: {nowhere.p: int}\n")
+    (spec,) = load_job_specs(tmp_path)
+    assert spec.name == "job"
+
+
+SEVERAL_FILES = {
+    "a_job.yaml": """\
+        selection: [ordrs]
+        """,
+    "nested/b_job.yaml": """\
+        selection: [orders]
+        ops_config:
+          orders: {source_bucket: in, target_bucket: out, batch_size: many}
+        schedules:
+          - cron: "61 * * * *"
+        """,
+    "nested/deeper/c_job.yml": "selection: [report\n",
+    "good_job.yaml": "selection: [report]\n",
+}
+
+
+def test_every_problem_of_every_file_in_one_error(tmp_path: Path) -> None:
+    folder = write_specs(tmp_path / "specs", SEVERAL_FILES)
+    with pytest.raises(NexusSpecError) as caught:
+        load_job_specs(folder, assets=ASSETS)
+    err = caught.value
+    lines = str(err).splitlines()
+    assert lines[0] == "4 problems in nexus job specs:"
+    assert lines[1:] == [
+        f"{folder}/a_job.yaml:1:13: selection[0]: unknown asset `ordrs`; did you mean `orders`?",
+        f"{folder}/nested/b_job.yaml:3:51: ops_config.orders.batch_size: value does not fit "
+        "type `int`: expected int, got str",
+        f"{folder}/nested/b_job.yaml:5:5: schedules[0].cron: invalid cron expression "
+        "`61 * * * *`; use five fields, e.g. `0 6 * * *`",
+        f"{folder}/nested/deeper/c_job.yml:2:1: invalid YAML: expected ',' or ']', but got "
+        "'<stream end>'",
+    ]
+    assert err.specs_dir == str(folder)
+    assert [(p.line, p.col) for p in err.problems] == [(1, 13), (3, 51), (5, 5), (2, 1)]
+
+
+def test_spec_error_surfaces_when_dagster_cli_loads_the_location(tmp_path: Path) -> None:
+    folder = write_specs(tmp_path / "specs", SEVERAL_FILES)
+    location = tmp_path / "location.py"
+    location.write_text(
+        textwrap.dedent(
+            """\
+            import dagster as dg
+            from nexus_dagster import build_definitions, nexus_asset
+
+            @nexus_asset(params={"source_bucket": "string!", "target_bucket": "string!",
+                                 "batch_size": "int"})
+            def orders() -> None: ...
+
+            @dg.asset
+            def report() -> None: ...
+
+            defs = build_definitions("specs", assets=[orders, report])
+            """
+        )
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "dagster"),
+            "definitions",
+            "validate",
+            "-f",
+            str(location),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env={**os.environ, "DAGSTER_HOME": str(home)},
+        timeout=120,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output
+    assert "NexusSpecError: 4 problems in nexus job specs:" in output
+    assert f"{folder}/a_job.yaml:1:13: selection[0]: unknown asset `ordrs`" in output
+    assert f"{folder}/nested/deeper/c_job.yml:2:1: invalid YAML" in output
