@@ -268,8 +268,24 @@ def _model_at(loc: list[Any]) -> type[BaseModel] | None:
     return None
 
 
+def _data_loc(value: Any, loc: Sequence[Any]) -> list[Any]:
+    """pydantic's ``loc`` without the markers it adds (``[key]``, union members such as
+    ``list[str]``); a key of the file that holds ``[`` stays."""
+    kept = []
+    for part in loc:
+        in_dict = isinstance(value, dict) and part in value
+        if in_dict or (isinstance(value, list) and type(part) is int and 0 <= part < len(value)):
+            value = value[part]
+        elif isinstance(part, str) and "[" in part:
+            continue
+        else:
+            value = None
+        kept.append(part)
+    return kept
+
+
 def _pydantic_problem(spec: JobSpec, error: Any) -> None:
-    loc = [part for part in error["loc"] if not (isinstance(part, str) and "[" in part)]
+    loc = _data_loc(spec.document.value, error["loc"])
     kind = error["type"]
     if kind == "invalid_key" or error["loc"][-1:] == ("[key]",):
         # pydantic shows a key `on` as 1 in `loc`; point at it as YAML read it.

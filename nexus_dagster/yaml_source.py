@@ -18,12 +18,12 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 KeyPath = tuple[Any, ...]
 
 # The limits bound the time and memory one file can cost: PyYAML's pure-Python parser reads
-# about 25,000 values a second, so a file at a limit is refused within about a second, holding a
-# few tens of MB at most. A real spec holds a few hundred values.
+# some 40,000 values a second, so the worst file is refused in about half a second, having held
+# about 12 MB. A real spec holds a few hundred values.
 MAX_FILE_BYTES = 1_000_000
 """Largest spec file read, in bytes."""
 MAX_DEPTH = 64
-"""Deepest nesting of mappings and lists."""
+"""Most mappings and lists nested in one another, the top-level mapping included."""
 MAX_NODES = 20_000
 """Most values in one file, counting each use of an alias (and each entry a ``<<`` merge brings)
 again: this is what defuses alias bombs."""
@@ -71,8 +71,10 @@ class _Loader(yaml.SafeLoader):
         self._composed += 1
         if self._composed > MAX_NODES:
             raise YamlSyntaxError(*_at(self.peek_event()), _too_many())
-        # The root is composed at depth 1; the walk counts it as depth 0.
-        if self._depth > MAX_DEPTH:
+        # `_depth` counts the collections around this node: the root's is 0.
+        if self._depth >= MAX_DEPTH and self.check_event(
+            yaml.MappingStartEvent, yaml.SequenceStartEvent
+        ):
             raise YamlSyntaxError(*_at(self.peek_event()), _too_deep())
         self._depth += 1
         try:
@@ -204,7 +206,7 @@ class _Walker:
 
     def build(self, node: Node, path: KeyPath, depth: int) -> Any:
         self.charge(node)
-        if depth > MAX_DEPTH:
+        if depth >= MAX_DEPTH and not isinstance(node, ScalarNode):
             raise YamlSyntaxError(*_at(node), _too_deep())
         if isinstance(node, MappingNode):
             if node.tag != _MAP_TAG:

@@ -400,6 +400,13 @@ CASES = [
         1,
     ),
     Case(
+        "unknown-key-holding-brackets",
+        "selection: [report]\nschedules:\n  - cron: '0 6 * * *'\n    'tags[0]': x\n",
+        "schedules[0].tags[0]: unknown key `tags[0]`. Valid keys: name, cron",
+        4,
+        5,
+    ),
+    Case(
         "tab-indentation",
         "selection:\n\t- report\n",
         "tab character used for indentation; use spaces",
