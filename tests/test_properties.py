@@ -7,7 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nexus_dagster.naming import OPS_PREFIX, op_name, ops_key, prefixed, split_name
@@ -25,7 +25,9 @@ from nexus_dagster.rules import (
 from nexus_dagster.templates import PLACEHOLDER_RE, as_text, placeholders, render
 
 # No example database: runs leave nothing behind in the working tree.
-PROPERTY = settings(database=None, deadline=None, max_examples=150)
+PROPERTY = settings(
+    database=None, deadline=None, max_examples=100, suppress_health_check=[HealthCheck.too_slow]
+)
 
 PART = st.from_regex(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,7}", fullmatch=True)
 ASSET = st.lists(PART, min_size=1, max_size=3).map("/".join)
