@@ -1,0 +1,205 @@
+"""Finding and loading the code location the way the ``dagster`` CLI does (``-f FILE``,
+``-m MODULE``, or ``workspace.yaml`` in the current folder), and reading from it what the
+command line needs: the assets and the specs folder.
+
+The loading itself is Dagster's (``get_loadable_targets`` for a file or module, and the
+workspace file parser for ``workspace.yaml``), so a location that ``dagster dev`` loads is
+loaded here the same way, in this process.
+"""
+
+from __future__ import annotations
+
+import os
+import sysconfig
+import traceback
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from nexus_dagster.errors import NexusError, NexusSpecError
+from nexus_dagster.factory import SPECS_DIR_METADATA
+
+WORKSPACE_FILE = "workspace.yaml"
+
+
+class LocationError(NexusError):
+    """The code location could not be found or could not be loaded."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a code location's code is, as ``dagster`` CLI options or ``workspace.yaml`` say."""
+
+    python_file: str | None = None
+    module_name: str | None = None
+    package_name: str | None = None
+    working_directory: str | None = None
+    attribute: str | None = None
+    autoload_defs_module_name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """How messages name the location: the file or the module."""
+        return self.python_file or self.module_name or self.package_name or "?"
+
+
+@dataclass(frozen=True)
+class Location:
+    """A loaded code location.
+
+    ``assets`` is ``None`` when the location did not load and did not say which assets it
+    has; ``spec_error`` is set when it failed to load because of its specs.
+    """
+
+    target: Target
+    specs_dir: Path | None
+    assets: Sequence[Any] | None
+    spec_error: NexusSpecError | None = None
+
+
+def find_target(
+    python_file: str | None = None,
+    module_name: str | None = None,
+    workspace: str | None = None,
+    working_directory: str | None = None,
+    attribute: str | None = None,
+    location_name: str | None = None,
+) -> Target:
+    """The code location named by ``dagster``-style options, else by ``./workspace.yaml``.
+
+    Example::
+
+        find_target(python_file="definitions.py")  # like `dagster dev -f definitions.py`
+    """
+    cwd = working_directory or os.getcwd()
+    if python_file:
+        return Target(python_file=python_file, working_directory=cwd, attribute=attribute)
+    if module_name:
+        return Target(module_name=module_name, working_directory=cwd, attribute=attribute)
+    path = Path(workspace or WORKSPACE_FILE)
+    if not path.is_file():
+        raise LocationError(
+            f"no code location: {path} not found; run in the folder of your workspace.yaml, "
+            "or pass -f FILE or -m MODULE (as for the dagster CLI)"
+        )
+    return _target_from_workspace(path, location_name)
+
+
+def _target_from_workspace(path: Path, location_name: str | None) -> Target:
+    from dagster._core.remote_origin import ManagedGrpcPythonEnvCodeLocationOrigin
+    from dagster._core.workspace.load import location_origins_from_yaml_paths
+
+    try:
+        origins = location_origins_from_yaml_paths([str(path.resolve())])
+    except Exception as err:  # Dagster raises several types for a malformed workspace file
+        raise LocationError(f"{path}: not a valid workspace file: {_first_line(err)}") from None
+    names = [origin.location_name for origin in origins]
+    if location_name is not None:
+        origins = [o for o in origins if o.location_name == location_name]
+        if not origins:
+            raise LocationError(
+                f"{path}: no code location named `{location_name}`; choose one of: "
+                + ", ".join(names)
+            )
+    if len(origins) != 1:
+        raise LocationError(
+            f"{path} lists {len(names)} code locations ({', '.join(names)}); "
+            "choose one with -l NAME"
+        )
+    origin = origins[0]
+    if not isinstance(origin, ManagedGrpcPythonEnvCodeLocationOrigin):
+        raise LocationError(
+            f"{path}: code location `{origin.location_name}` is served by a gRPC server and "
+            "cannot be loaded here; pass -f FILE or -m MODULE"
+        )
+    lto = origin.loadable_target_origin
+    return Target(
+        python_file=lto.python_file,
+        module_name=lto.module_name,
+        package_name=lto.package_name,
+        working_directory=lto.working_directory,
+        attribute=lto.attribute,
+        autoload_defs_module_name=lto.autoload_defs_module_name,
+    )
+
+
+def load_location(target: Target) -> Location:
+    """Import the code location in this process and read its assets and specs folder.
+
+    A location whose import raises :class:`NexusSpecError` (its specs are broken) is still
+    returned, with the error; any other failure raises :class:`LocationError` naming the file
+    and the exception.
+
+    Example::
+
+        location = load_location(find_target(python_file="definitions.py"))
+        location.specs_dir, len(location.assets)
+    """
+    import dagster as dg
+    from dagster._grpc.utils import get_loadable_targets
+
+    try:
+        with warnings.catch_warnings():
+            # Warnings from importing user code are the business of `dagster dev`, not ours.
+            warnings.simplefilter("ignore")
+            loaded = get_loadable_targets(
+                python_file=target.python_file,
+                module_name=target.module_name,
+                package_name=target.package_name,
+                autoload_defs_module_name=target.autoload_defs_module_name,
+                working_directory=target.working_directory,
+                attribute=target.attribute,
+                resolve_lazy_defs=True,
+            )
+    except NexusSpecError as err:
+        specs_dir = Path(err.specs_dir) if err.specs_dir else None
+        return Location(target, specs_dir, err.assets or None, spec_error=err)
+    except Exception as err:
+        raise LocationError(
+            f"could not load the code location {target.label}{_where(err)}: "
+            f"{type(err).__name__}: {_first_line(err)}"
+        ) from err
+    definitions = [t.target_definition for t in loaded]
+    defs = next((d for d in definitions if isinstance(d, dg.Definitions)), None)
+    if defs is None:
+        raise LocationError(
+            f"code location {target.label} holds no `Definitions` object; nexus-dagster needs "
+            "the one `build_definitions` returns"
+        )
+    raw = (defs.metadata or {}).get(SPECS_DIR_METADATA)
+    text = getattr(raw, "value", raw)
+    return Location(target, Path(text) if isinstance(text, str) else None, list(defs.assets or []))
+
+
+def _first_line(err: BaseException) -> str:
+    lines = str(err).strip().splitlines()
+    return lines[0] if lines else type(err).__name__
+
+
+def _where(err: BaseException) -> str:
+    """`` (at file:line)`` for the innermost frame of the user's code, when there is one."""
+    if isinstance(err, SyntaxError) and err.filename:
+        return f" (at {_shown_path(err.filename)}:{err.lineno})"
+    cause: BaseException = err.__cause__ or err
+    paths = sysconfig.get_paths()
+    not_users = tuple(
+        {
+            str(Path(__file__).parent),
+            *(paths[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")),
+        }
+    )
+    frames = [
+        f
+        for f in traceback.extract_tb(cause.__traceback__)
+        if "site-packages" not in f.filename
+        and not f.filename.startswith(not_users)
+        and not f.filename.startswith("<")
+    ]
+    return f" (at {_shown_path(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+
+
+def _shown_path(path: str) -> str:
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative

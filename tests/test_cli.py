@@ -1,0 +1,551 @@
+"""The ``nexus-dagster`` command line, end to end through the installed script, against
+private copies of the example code location (and of ``cli_fixtures/vault``, which has a
+secret). Each process imports Dagster (~2 s), so independent commands run side by side."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from nexus_dagster.spec import load_job_specs
+
+from .conftest import REPO
+
+SCRIPT = str(Path(sys.executable).parent / "nexus-dagster")
+VAULT = Path(__file__).parent / "cli_fixtures" / "vault"
+WORKERS = max(2, os.cpu_count() or 2)
+
+
+@dataclass(frozen=True)
+class Run:
+    code: int
+    out: str
+    err: str
+
+
+def run_all(commands: Sequence[tuple[Sequence[str], Path]], **env: str) -> list[Run]:
+    """Run ``nexus-dagster ARGS`` in each folder, side by side; results in the same order."""
+
+    def one(command: tuple[Sequence[str], Path]) -> Run:
+        args, cwd = command
+        done = subprocess.run(
+            [SCRIPT, *args],
+            cwd=cwd,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, **env},
+        )
+        return Run(done.returncode, done.stdout, done.stderr)
+
+    with ThreadPoolExecutor(WORKERS) as pool:
+        return list(pool.map(one, commands))
+
+
+def example_copy(folder: Path) -> Path:
+    """The example code location (definitions.py, job_specs/, workspace.yaml) in ``folder``."""
+    folder.mkdir(parents=True)
+    for name in ("definitions.py", "workspace.yaml"):
+        shutil.copy(REPO / name, folder / name)
+    shutil.copytree(REPO / "job_specs", folder / "job_specs")
+    return folder
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.y*ml")}
+
+
+# --- reading commands ---------------------------------------------------------------------
+
+
+def test_reading_commands(tmp_path: Path) -> None:
+    home = example_copy(tmp_path / "ex")
+    before = snapshot(home)
+    validate, params, params_json, render, check, schema = run_all(
+        [
+            (["validate"], home),
+            (["params", "sales_job"], home),
+            (["params", "daily_report_job", "--json", "-f", "definitions.py"], home),
+            (["render", "daily_report_job", "--set", "report.min_amount=10"], home),
+            (["migrate", "--check"], home),
+            (["schema"], tmp_path),
+        ]
+    )
+    assert (validate.code, validate.out, validate.err) == (
+        0,
+        "ok: 3 job spec(s) in job_specs\n",
+        "",
+    )
+
+    assert params.code == 0, params.err
+    assert params.out.splitlines()[:3] == [
+        "NAME                                     TYPE    REQUIRED  DEFAULT         SCOPE      FEEDS",
+        "target_bucket                            string  no        analytics-lake  shared     "
+        "sales_ingestion_asset, marketing_ingestion_asset",
+        "sales_ingestion_asset.source_bucket      string  no        sales-raw       per-asset  "
+        "sales_ingestion_asset",
+    ]
+    assert (
+        "marketing_ingestion_asset.source_bucket  string  yes       -               per-asset  "
+        "marketing_ingestion_asset" in params.out.splitlines()
+    )
+
+    fields = {row["name"]: row for row in json.loads(params_json.out)}
+    assert fields["min_amount"] == {
+        "name": "min_amount",
+        "param": "min_amount",
+        "type": "float",
+        "required": False,
+        "scope": "shared",
+        "assets": ["report"],
+        "overrides": None,
+        "description": fields["min_amount"]["description"],
+        "default": 50,
+    }
+    assert fields["report.min_amount"]["overrides"] == "min_amount"
+    assert "default" not in fields["report.min_amount"]
+    assert list(fields)[:2] == ["min_amount", "target_bucket"]
+
+    assert render.code == 0, render.err
+    assert (
+        textwrap.dedent(
+            """\
+        report
+          PARAM          VALUE         SOURCE     FIELD
+          min_amount     10            per-asset  report.min_amount
+          target_bucket  reports-lake  default    target_bucket
+          nexus/config:
+            sales_file: reports-lake/sales.csv
+            marketing_file: reports-lake/marketing.csv
+            min_amount: 10
+            title: Sales and marketing report for reports-lake
+        """
+        )
+        in render.out
+    )
+    run_config = yaml.safe_load(render.out.split("run config:\n")[1])
+    assert run_config == {
+        "min_amount": 50,
+        "target_bucket": "reports-lake",
+        "sales_ingestion_asset.source_bucket": "sales-raw",
+        "sales_ingestion_asset.batch_size": 500,
+        "marketing_ingestion_asset.source_bucket": "mkt-raw",
+        "report.min_amount": 10,
+    }
+
+    assert check.code == 1
+    assert check.out.splitlines()[0] == "would migrate job_specs/legacy/legacy_ingest_job.yaml"
+
+    assert schema.code == 0
+    document = json.loads(schema.out)
+    assert document["additionalProperties"] is False
+    assert document["required"] == ["selection"]
+    assert snapshot(home) == before
+
+
+# --- editing commands ---------------------------------------------------------------------
+
+
+def test_editing_commands(tmp_path: Path) -> None:
+    home = example_copy(tmp_path / "ex")
+    legacy = home / "job_specs" / "legacy" / "legacy_ingest_job.yaml"
+    create, update, migrate = run_all(
+        [
+            (
+                [
+                    "create",
+                    "report_only",
+                    "--select",
+                    "report",
+                    "--set",
+                    "report.min_amount=2.5",
+                    "--set",
+                    "target_bucket=lake",
+                ],
+                home,
+            ),
+            (
+                [
+                    "update",
+                    "sales_job",
+                    "--set",
+                    "sales_ingestion_asset.batch_size=500",
+                    "--unset",
+                    "target_bucket",
+                    "--set",
+                    "target_bucket=other-lake",
+                ],
+                home,
+            ),
+            (["migrate"], home),
+        ]
+    )
+    assert (create.code, create.err) == (0, "")
+    assert create.out == (
+        "created job_specs/report_only.yaml\n"
+        "  selected report\n"
+        "  set ops_config.report.min_amount\n"
+        '  added params_schema.report.min_amount: "float"\n'
+        "  set parameter_values.target_bucket\n"
+    )
+    assert yaml.safe_load((home / "job_specs" / "report_only.yaml").read_text()) == {
+        "selection": ["report"],
+        "params_schema": {"report.min_amount": "float"},
+        "parameter_values": {"target_bucket": "lake"},
+        "ops_config": {"report": {"min_amount": 2.5}},
+    }
+
+    assert (update.code, update.err) == (0, "")
+    assert update.out.splitlines()[0] == "updated job_specs/sales_job.yaml"
+    sales = (home / "job_specs" / "sales_job.yaml").read_text()
+    assert "  batch_size: 500\n" in sales
+    assert "target_bucket: other-lake\n" in sales
+    assert "# per-asset, no default: asked at launch" in sales
+
+    assert (migrate.code, migrate.err) == (0, "")
+    assert migrate.out.splitlines()[:2] == [
+        "migrated job_specs/legacy/legacy_ingest_job.yaml",
+        "  params_schema.source_bucket -> sales_ingestion_asset.source_bucket, "
+        "marketing_ingestion_asset.source_bucket (every asset that reads `source_bucket` has its "
+        "own value, which always wins: the shared field could reach none)",
+    ]
+    assert legacy.read_text().startswith("# Older form:")
+
+    deselect, check = run_all(
+        [
+            (
+                [
+                    "update",
+                    "report_only",
+                    "--deselect",
+                    "report",
+                    "--select",
+                    "sales_ingestion_asset",
+                    "--set",
+                    "sales_ingestion_asset.source_bucket=raw",
+                ],
+                home,
+            ),
+            (["migrate", "--check"], home),
+        ]
+    )
+    assert (deselect.code, deselect.err) == (0, "")
+    assert deselect.out == (
+        "updated job_specs/report_only.yaml\n"
+        "  selected sales_ingestion_asset\n"
+        "  removed selection: report\n"
+        "  removed params_schema.report.min_amount\n"
+        "  removed ops_config.report\n"
+        "  set ops_config.sales_ingestion_asset.source_bucket\n"
+        '  added params_schema.sales_ingestion_asset.source_bucket: "string!"\n'
+    )
+    assert (check.code, check.out) == (0, "nothing to migrate: every spec is in the current form\n")
+    assert len(load_job_specs(home / "job_specs", _example_assets())) == 4
+
+
+def test_eight_concurrent_updates_all_land(tmp_path: Path) -> None:
+    home = example_copy(tmp_path / "ex")
+    assignments = {
+        "target_bucket": "t-lake",
+        "source_bucket": "s-shared",
+        "batch_size": 7,
+        "sales_ingestion_asset.source_bucket": "s-own",
+        "sales_ingestion_asset.target_bucket": "s-target",
+        "sales_ingestion_asset.batch_size": 9,
+        "marketing_ingestion_asset.source_bucket": "m-own",
+        "marketing_ingestion_asset.target_bucket": "m-target",
+    }
+    runs = run_all(
+        [(["update", "sales_job", "--set", f"{n}={v}"], home) for n, v in assignments.items()]
+    )
+    assert [(r.code, r.err) for r in runs] == [(0, "")] * 8
+    path = home / "job_specs" / "sales_job.yaml"
+    data = yaml.safe_load(path.read_text())
+    landed = {**data["parameter_values"]}
+    for asset, values in data["ops_config"].items():
+        landed.update({f"{asset}.{p}": v for p, v in values.items()})
+    assert landed == assignments
+    assert "# shared by the job" in path.read_text()
+    assets = _example_assets()
+    spec = next(s for s in load_job_specs(home / "job_specs", assets) if s.name == "sales_job")
+    fields = {f.name: f for f in spec.fields}
+    assert fields["marketing_ingestion_asset.source_bucket"].default == "m-own"
+    assert [p.name for p in (home / "job_specs").iterdir() if p.name.endswith(".tmp")] == []
+
+
+def _example_assets() -> list[object]:
+    import definitions
+
+    return list(definitions.defs.assets or [])
+
+
+# --- secrets ------------------------------------------------------------------------------
+
+
+def test_secrets_are_never_resolved_nor_repeated(tmp_path: Path) -> None:
+    location = tmp_path / "vault"
+    shutil.copytree(VAULT, location, ignore=shutil.ignore_patterns("__pycache__"))
+    secret = "topsecret-do-not-print"
+    plain = "plain-text-key-xyz"
+    render, refused = run_all(
+        [
+            (["render", "vault_job", "-f", "definitions.py"], location),
+            (
+                [
+                    "update",
+                    "vault_job",
+                    "-f",
+                    "definitions.py",
+                    "--set",
+                    f"vault_reader.api_key={plain}",
+                ],
+                location,
+            ),
+        ],
+        NEXUS_CLI_TEST_KEY=secret,
+    )
+    assert render.code == 0, render.err
+    assert "  api_key  *** (env NEXUS_CLI_TEST_KEY)  default  vault_reader.api_key" in render.out
+    assert "    key: '***'\n" in render.out
+    assert "  vault_reader.api_key:\n    env: NEXUS_CLI_TEST_KEY\n" in render.out
+    assert refused.code == 1
+    assert refused.err == (
+        "error: refused to edit specs/vault_job.yaml:\n"
+        "  --set vault_reader.api_key: value does not fit type `secret`: a secret takes only an "
+        "environment reference such as `{env: MY_VAR}`\n"
+    )
+    for run in (render, refused):
+        assert secret not in run.out + run.err
+        assert plain not in run.out + run.err
+
+
+# --- errors -------------------------------------------------------------------------------
+
+BROKEN_SPEC = """\
+selection:
+  - sales_ingestion_asset
+params_schema:
+  sales_ingestion_asset.batch_size: Int
+ops_config:
+  sales_ingestion_asset:
+    source_bucket: raw
+    target_bucket: 5
+"""
+
+# One row per run: (case id, arguments, extra files {path: text}, exit code, expected lines).
+# Each expected line is ("out" | "err", the start of a line of that stream). For `validate`,
+# the text holds the problem's `path:line:col`.
+ERROR_CASES: list[tuple[str, list[str], dict[str, str], int, list[tuple[str, str]]]] = [
+    (
+        "validate-broken-specs",
+        ["validate"],
+        {
+            "job_specs/broken.yaml": BROKEN_SPEC,
+            "job_specs/typo.yaml": "selection: [report]\nparams_shema: {}\n",
+        },
+        1,
+        [
+            (
+                "out",
+                "job_specs/broken.yaml:4:3: params_schema.sales_ingestion_asset.batch_size: "
+                "unknown type `Int`; did you mean `int`?",
+            ),
+            (
+                "out",
+                "job_specs/broken.yaml:8:5: ops_config.sales_ingestion_asset.target_bucket: value "
+                "does not fit type `string`: expected string, got int",
+            ),
+            (
+                "out",
+                "job_specs/typo.yaml:2:1: params_shema: unknown key `params_shema`; did you mean "
+                "`params_schema`?",
+            ),
+            ("err", "3 problem(s) in 2 file(s) under job_specs"),
+        ],
+    ),
+    (
+        "location-raises",
+        ["validate", "-f", "broken_location.py"],
+        {"broken_location.py": "import os\nraise RuntimeError('no database')\n"},
+        2,
+        [
+            (
+                "err",
+                "error: could not load the code location broken_location.py "
+                "(at broken_location.py:2): RuntimeError: no database",
+            )
+        ],
+    ),
+    (
+        "location-missing-module",
+        ["validate", "-m", "no_such_module_here"],
+        {},
+        2,
+        [
+            (
+                "err",
+                "error: could not load the code location no_such_module_here: DagsterImportError: "
+                "Encountered ImportError: `No module named 'no_such_module_here'`",
+            )
+        ],
+    ),
+    (
+        "no-workspace",
+        ["params", "sales_job", "-w", "elsewhere.yaml"],
+        {},
+        2,
+        [("err", "error: no code location: elsewhere.yaml not found")],
+    ),
+    (
+        "set-refused",
+        [
+            "update",
+            "sales_job",
+            "--set",
+            "sales_ingestion_asset.batch_size=many",
+            "--set",
+            "sales_ingestion_aset.batch_size=1",
+        ],
+        {},
+        1,
+        [
+            ("err", "error: refused to edit job_specs/sales_job.yaml:"),
+            (
+                "err",
+                "  --set sales_ingestion_asset.batch_size: value does not fit type `int`: "
+                "expected int, got str",
+            ),
+            (
+                "err",
+                "  --set sales_ingestion_aset.batch_size: unknown asset `sales_ingestion_aset`; "
+                "did you mean `sales_ingestion_asset`?",
+            ),
+        ],
+    ),
+    (
+        "select-and-unset-refused",
+        ["update", "daily_report_job", "--select", "report", "--unset", "report.min_amount"],
+        {},
+        1,
+        [
+            (
+                "err",
+                "  --select report: `selection` is a Dagster selection string (`group:ingestion "
+                "or group:reporting`); change it by hand",
+            ),
+            (
+                "err",
+                "  --unset report.min_amount: `ops_config` for `report` has no value `min_amount`",
+            ),
+        ],
+    ),
+    (
+        "unknown-job",
+        ["update", "sales_jb", "--set", "target_bucket=x"],
+        {},
+        1,
+        [("err", "  no job named `sales_jb` in this folder; did you mean `sales_job`?")],
+    ),
+    (
+        "create-existing",
+        ["create", "sales_job", "--select", "report"],
+        {},
+        1,
+        [("err", "  job `sales_job` already exists in ")],
+    ),
+    (
+        "render-problems",
+        ["render", "sales_job", "--set", "sales_ingestion_asset.batch_size=x"],
+        {},
+        1,
+        [
+            ("out", "  batch_size     x               per-asset  sales_ingestion_asset.batch_size"),
+            (
+                "err",
+                "error: `sales_ingestion_asset.batch_size` does not fit type `int`: expected "
+                "int, got str",
+            ),
+            (
+                "err",
+                "error: required field `marketing_ingestion_asset.source_bucket` has no value; "
+                "give it with --set marketing_ingestion_asset.source_bucket=VALUE",
+            ),
+        ],
+    ),
+    (
+        "params-with-broken-specs",
+        ["params", "sales_job"],
+        {"job_specs/broken.yaml": BROKEN_SPEC},
+        1,
+        [
+            ("err", "error: the job specs have problems; fix them first:"),
+            ("err", "job_specs/broken.yaml:4:3: params_schema.sales_ingestion_asset.batch_size: "),
+        ],
+    ),
+    (
+        "usage-no-equals",
+        ["update", "sales_job", "--set", "target_bucket"],
+        {},
+        2,
+        [("err", "nexus-dagster update: error: argument --set: expected NAME=VALUE")],
+    ),
+    (
+        "usage-nothing-to-do",
+        ["update", "sales_job"],
+        {},
+        2,
+        [("err", "error: nothing to do: give --set, --unset, --select or --deselect")],
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def error_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Run, bool]]:
+    """Every error case, run side by side, each in its own copy of the example; with whether
+    the copy's spec files are byte-identical afterwards."""
+    root = tmp_path_factory.mktemp("errors")
+    homes = []
+    for case_id, _, files, *_ in ERROR_CASES:
+        home = example_copy(root / case_id)
+        for name, text in files.items():
+            (home / name).write_text(text)
+        homes.append((home, snapshot(home)))
+    runs = run_all(
+        [(args, home) for (_, args, *_), (home, _) in zip(ERROR_CASES, homes, strict=True)]
+    )
+    return {
+        case[0]: (run, snapshot(home) == before)
+        for case, run, (home, before) in zip(ERROR_CASES, runs, homes, strict=True)
+    }
+
+
+@pytest.mark.parametrize(
+    ("case_id", "code", "expected"),
+    [(c[0], c[3], c[4]) for c in ERROR_CASES],
+    ids=[c[0] for c in ERROR_CASES],
+)
+def test_error_cases(
+    error_runs: dict[str, tuple[Run, bool]],
+    case_id: str,
+    code: int,
+    expected: list[tuple[str, str]],
+) -> None:
+    run, unchanged = error_runs[case_id]
+    assert run.code == code, (run.out, run.err)
+    for where, text in expected:
+        lines = (run.out if where == "out" else run.err).splitlines()
+        assert any(line.startswith(text) for line in lines), (text, run.out, run.err)
+    if not any(where == "out" for where, _ in expected):
+        assert run.out == ""
+    assert unchanged
