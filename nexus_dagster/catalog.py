@@ -96,8 +96,8 @@ def inspect_selection_params(
 
     Example::
 
-        >>> inspect_selection_params(["sales_ingestion_asset", "marketing_ingestion_asset"], assets)
-        ['marketing_ingestion_asset.source_bucket', 'sales_ingestion_asset.source_bucket', ...]
+        inspect_selection_params(["sales_ingestion_asset", "marketing_ingestion_asset"], assets)
+        # ['marketing_ingestion_asset.source_bucket', 'sales_ingestion_asset.source_bucket', ...]
     """
     catalog = Catalog(assets)
     if isinstance(selection, str):
