@@ -182,6 +182,11 @@ def test_deselect_reaches_schedules_and_shared_names_left_without_a_reader(tmp_p
                 parameter_values:
                   report.min_amount: 2
                   target_bucket: other
+            sensors:
+              - type: file
+                directory: incoming
+                parameter_values:
+                  report.min_amount: 3   # only report reads it
             """
         },
     )
@@ -192,6 +197,7 @@ def test_deselect_reaches_schedules_and_shared_names_left_without_a_reader(tmp_p
         "removed parameter_values.min_amount (no selected asset declares it any more)",
         "removed ops_config.report",
         "removed schedules[0].parameter_values.report.min_amount",
+        "removed sensors[0].parameter_values.report.min_amount",
     ]
     assert (specs / "j.yaml").read_text() == textwrap.dedent(
         """\
@@ -204,6 +210,9 @@ def test_deselect_reaches_schedules_and_shared_names_left_without_a_reader(tmp_p
           - cron: "0 6 * * *"
             parameter_values:
               target_bucket: other
+        sensors:
+          - type: file
+            directory: incoming
         """
     )
 

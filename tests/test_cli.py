@@ -549,3 +549,22 @@ def test_error_cases(
     if not any(where == "out" for where, _ in expected):
         assert run.out == ""
     assert unchanged
+
+
+def test_the_schemas_type_pattern_takes_every_valid_type_string() -> None:
+    import re
+
+    from nexus_dagster.cli import TYPE_PATTERN, spec_json_schema
+    from nexus_dagster.param_types import SCALAR_KINDS, TypeStringError, parse_type
+
+    pattern = spec_json_schema()["properties"]["params_schema"]["additionalProperties"]["pattern"]
+    assert pattern == TYPE_PATTERN
+    valid = [f"{k}{bang}" for k in SCALAR_KINDS for bang in ("", "!")]
+    valid += [f"[{t}]{bang}" for t in valid for bang in ("", "!")] + ["[[int!]]!", " [ string ] "]
+    for text in valid:
+        parse_type(text)
+        assert re.match(pattern, text), text
+    for text in ["String", "integer", "list[int]", "int!!x", ""]:
+        with pytest.raises(TypeStringError):
+            parse_type(text)
+        assert not re.match(pattern, text), text
