@@ -136,7 +136,7 @@ def find_spec_file(specs_dir: str | Path, job: str) -> Path:
     names = _job_names(root)
     if job in names:
         return names[job]
-    hint = suggest(job, names)
+    hint = suggest(job, names) or "."
     raise NexusEditError(
         str(root),
         [f"no job named `{job}` in this folder{hint} Jobs: {', '.join(sorted(names)) or 'none'}"],
@@ -779,7 +779,7 @@ def _deselect(doc: CommentedMap, ctx: _Context, asset: str) -> None:
     if selection is None:
         return
     if asset not in selection:
-        hint = suggest(asset, [str(a) for a in selection])
+        hint = suggest(asset, [str(a) for a in selection]) or "."
         ctx.refuse(
             f"{option}: `{asset}` is not selected{hint} Selected: "
             + ", ".join(str(a) for a in selection)

@@ -525,9 +525,12 @@ def main(argv: Sequence[str] | None = None) -> NoReturn:
         _err(f"error: {err}")
         code = err.code
     except NexusEditError as err:
-        _err(f"error: refused to edit {_rel(err.path)}:")
-        for reason in err.reasons:
-            _err(f"  {reason}")
+        if Path(err.path).is_dir():  # no file to edit: the job was not found
+            _err("error: " + "\n".join(err.reasons))
+        else:
+            _err(f"error: refused to edit {_rel(err.path)}:")
+            for reason in err.reasons:
+                _err(f"  {reason}")
         code = PROBLEMS
     except NexusError as err:
         _err(f"error: {err}")

@@ -455,7 +455,7 @@ ERROR_CASES: list[tuple[str, list[str], dict[str, str], int, list[tuple[str, str
         ["update", "sales_jb", "--set", "target_bucket=x"],
         {},
         1,
-        [("err", "  no job named `sales_jb` in this folder; did you mean `sales_job`?")],
+        [("err", "error: no job named `sales_jb` in this folder; did you mean `sales_job`?")],
     ),
     (
         "create-existing",
