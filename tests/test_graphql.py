@@ -1,0 +1,141 @@
+"""The sales job submitted through Dagster's GraphQL client to a running `dagster dev`, with the
+flat run config of contract §4: simple names for shared values, `asset.param` for per-asset ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+import pytest
+from dagster_graphql import DagsterGraphQLClientError
+
+from .ui_support import (
+    LOCATION,
+    REPOSITORY,
+    Webserver,
+    bucket_rows,
+    read_csv_rows,
+    shared_webserver,
+)
+
+pytestmark = pytest.mark.timeout(180)
+
+
+@pytest.fixture
+def webserver(request: pytest.FixtureRequest) -> Webserver:
+    return shared_webserver(request)
+
+
+def submit(server: Webserver, run_config: dict[str, Any]) -> str:
+    return server.client().submit_job_execution(
+        "sales_job",
+        repository_location_name=LOCATION,
+        repository_name=REPOSITORY,
+        run_config=run_config,
+    )
+
+
+def test_flat_prefixed_config_runs_and_each_asset_gets_its_values(webserver: Webserver) -> None:
+    run_config = {
+        "sales_ingestion_asset.source_bucket": "sales-daily",  # over the spec's sales-raw
+        "marketing_ingestion_asset.source_bucket": "mkt-raw",  # required, no spec value
+        "target_bucket": "graphql-lake",  # shared, over the spec's analytics-lake
+        "marketing_ingestion_asset.target_bucket": "graphql-marketing-lake",  # one asset only
+    }
+    run_id = submit(webserver, run_config)
+
+    assert webserver.wait_for_run(run_id) == dg.DagsterRunStatus.SUCCESS
+    assert webserver.stored_run_config(run_id) == run_config
+    assert webserver.recorded_params(run_id) == {
+        "sales_ingestion_asset": {
+            "source_bucket": {
+                "value": "sales-daily",
+                "source": "per-asset",
+                "field": "sales_ingestion_asset.source_bucket",
+            },
+            "target_bucket": {
+                "value": "graphql-lake",
+                "source": "shared",
+                "field": "target_bucket",
+            },
+        },
+        "marketing_ingestion_asset": {
+            "source_bucket": {
+                "value": "mkt-raw",
+                "source": "per-asset",
+                "field": "marketing_ingestion_asset.source_bucket",
+            },
+            "target_bucket": {
+                "value": "graphql-marketing-lake",
+                "source": "per-asset",
+                "field": "marketing_ingestion_asset.target_bucket",
+            },
+        },
+    }
+    # The files the assets wrote: each read its own source and wrote where its values said.
+    data = webserver.data
+    assert read_csv_rows(data / "graphql-lake" / "sales.csv") == bucket_rows(data / "sales-daily")
+    marketing = data / "graphql-marketing-lake" / "marketing.csv"
+    assert read_csv_rows(marketing) == bucket_rows(data / "mkt-raw")
+    assert sorted(p.name for p in (data / "graphql-lake").iterdir()) == ["sales.csv"]
+
+
+# (run config, Dagster's config errors as (reason, message)) — refused before any run starts.
+REJECTED_CASES = [
+    pytest.param(
+        {"target_bucket": "t"},
+        [
+            (
+                "MISSING_REQUIRED_FIELD",
+                'Missing required config entry "marketing_ingestion_asset.source_bucket" at the '
+                "root. You must provide this value in your run config. Example config for the "
+                "missing entry: {'marketing_ingestion_asset.source_bucket': '...'}",
+            )
+        ],
+        id="required-per-asset-value-missing",
+    ),
+    pytest.param(
+        {"marketing_ingestion_asset.source_bucket": "m", "marketing_ingestion_asset.batch_size": 5},
+        [
+            (
+                "FIELD_NOT_DEFINED",
+                'Received unexpected config entry "marketing_ingestion_asset.batch_size" at the '
+                'root. Expected: "{ marketing_ingestion_asset.source_bucket: String '
+                "marketing_ingestion_asset.target_bucket?: String "
+                "sales_ingestion_asset.batch_size?: Int sales_ingestion_asset.source_bucket?: "
+                'String sales_ingestion_asset.target_bucket?: String target_bucket?: String }".',
+            )
+        ],
+        id="param-prefixed-with-an-asset-that-does-not-declare-it",
+    ),
+    pytest.param(
+        {
+            "marketing_ingestion_asset.source_bucket": "m",
+            "sales_ingestion_asset.batch_size": "many",
+        },
+        [
+            (
+                "RUNTIME_TYPE_MISMATCH",
+                'Invalid scalar at path root:sales_ingestion_asset.batch_size. Value "many" of '
+                'type "<class \'str\'>" is not valid for expected type "Int".',
+            )
+        ],
+        id="wrong-type",
+    ),
+]
+
+
+@pytest.mark.parametrize(("run_config", "errors"), REJECTED_CASES)
+def test_bad_config_is_refused_naming_the_field(
+    webserver: Webserver, run_config: dict[str, Any], errors: list[tuple[str, str]]
+) -> None:
+    with webserver.instance() as instance:
+        runs_before = len(instance.get_run_records())
+    with pytest.raises(DagsterGraphQLClientError) as refused:
+        submit(webserver, run_config)
+
+    kind, details = refused.value.args
+    assert kind == "RunConfigValidationInvalid"
+    assert [(e["reason"], e["message"]) for e in details] == errors
+    with webserver.instance() as instance:
+        assert len(instance.get_run_records()) == runs_before

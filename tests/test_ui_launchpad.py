@@ -1,0 +1,175 @@
+"""The sales job's launchpad in a real browser: headless Chromium, driven by Playwright, against
+`dagster dev`. It checks what a person sees on opening the page, then launches a run from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import dagster as dg
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from nexus_dagster import load_job_specs
+
+from .ui_support import (
+    LOCATION,
+    REPO,
+    Webserver,
+    bucket_rows,
+    read_csv_rows,
+    require_chromium,
+    shared_webserver,
+)
+
+pytestmark = pytest.mark.timeout(180)
+expect.set_options(timeout=30_000)
+
+# The network is closed and nothing should phone home: no background traffic, no updates.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WAIT_MS = 30_000
+# The spec's values, as job_specs/sales_job.yaml gives them (ops_config and parameter_values).
+PREFILLED = [
+    "sales_ingestion_asset.source_bucket: sales-raw",
+    "target_bucket: analytics-lake",
+]
+
+
+@pytest.fixture
+def chromium() -> Path:
+    # Tests ask for it before `webserver`, so that where it is missing no server is started.
+    return require_chromium()
+
+
+@pytest.fixture
+def webserver(request: pytest.FixtureRequest) -> Webserver:
+    return shared_webserver(request)
+
+
+def editor_lines(page: Page) -> list[str]:
+    """The config editor's lines as shown on screen (CodeMirror renders one element a line)."""
+    lines = page.locator(".CodeMirror .CodeMirror-line").all_inner_texts()
+    # An empty line holds a zero-width space so that it keeps its height.
+    return [line.replace("\u200b", "") for line in lines]
+
+
+def skip_community_dialog(page: Page) -> None:
+    # On a fresh instance served from 127.0.0.1 Dagster opens a "Join the Dagster community"
+    # dialog a second after the page loads; a person would press Skip.
+    dialog = page.get_by_role("dialog").filter(has_text="Join the Dagster community")
+    dialog.get_by_role("button", name="Skip").click(timeout=WAIT_MS)
+    expect(dialog).to_be_hidden()
+
+
+def test_launchpad_shows_the_fields_and_launches_a_run(
+    chromium: Path, webserver: Webserver, tmp_path: Path
+) -> None:
+    import definitions
+
+    assets = [definitions.sales_ingestion_asset, definitions.marketing_ingestion_asset]
+    specs = load_job_specs(REPO / "job_specs", assets=[*assets, definitions.report])
+    spec = next(s for s in specs if s.name == "sales_job")
+    url = f"{webserver.url}/locations/{LOCATION}/jobs/sales_job/playground"
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
+        )
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.set_default_timeout(WAIT_MS)
+        try:
+            page.goto(url)
+            skip_community_dialog(page)
+
+            # The spec's values are in the editor on opening, before any button is pressed:
+            # the launchpad fills a new tab with the defaults of the job's config schema.
+            expect(page.locator(".CodeMirror")).to_be_visible()
+            expect(page.get_by_text("All defaults expanded")).to_be_visible()
+            assert editor_lines(page) == [*PREFILLED, ""]
+
+            # The type panel beside the editor lists every field of the spec, prefixed and
+            # shared, with its description; `?` marks an optional field.
+            panel = page.locator("code", has_text="marketing_ingestion_asset.source_bucket")
+            shown = panel.inner_text()
+            names = re.findall(r"^\s*([\w./]+)\??: \w+$", shown, flags=re.MULTILINE)
+            assert sorted(names) == sorted(field.name for field in spec.fields)
+            for field in spec.fields:
+                optional = "" if field.required else "?"
+                dagster_type = {"int": "Int", "float": "Float", "bool": "Bool"}.get(
+                    field.type.kind, "String"
+                )
+                assert f"{field.name}{optional}: {dagster_type}" in shown
+                assert f"/* {field.description} */" in shown
+            assert "  marketing_ingestion_asset.source_bucket: String" in shown
+            assert "  target_bucket?: String" in shown
+
+            # The required field without a value is flagged, and the run cannot be launched.
+            expect(
+                page.get_by_text(
+                    'Missing required config entry "marketing_ingestion_asset.source_bucket" '
+                    "at the root."
+                )
+            ).to_be_visible()
+            launch = page.get_by_role("button", name="Launch Run")
+            expect(launch).to_be_disabled()
+            page.screenshot(path=tmp_path / "launchpad-opened.png")
+
+            # A person types the missing value below the pre-filled ones.
+            page.locator(".CodeMirror").click()
+            page.keyboard.press("Control+End")
+            page.keyboard.insert_text("marketing_ingestion_asset.source_bucket: mkt-raw")
+            expect(page.get_by_text("No errors")).to_be_visible()
+            expect(launch).to_be_enabled()
+            page.screenshot(path=tmp_path / "launchpad-ready.png")
+
+            launch.click()
+            page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+            run_id = page.url.rsplit("/", 1)[1]
+            webserver.wait_for_run(run_id)
+            expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+            page.screenshot(path=tmp_path / "run-succeeded.png")
+        except BaseException:
+            page.screenshot(path=tmp_path / "failure.png")
+            raise
+        finally:
+            browser.close()
+
+    assert webserver.stored_run_config(run_id) == {
+        "sales_ingestion_asset.source_bucket": "sales-raw",
+        "target_bucket": "analytics-lake",
+        "marketing_ingestion_asset.source_bucket": "mkt-raw",
+    }
+    with webserver.instance() as instance:
+        run = instance.get_run_by_id(run_id)
+        assert run is not None
+        assert run.tags["dagster/from_ui"] == "true"
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+    lake = webserver.data / "analytics-lake"
+    assert read_csv_rows(lake / "sales.csv") == bucket_rows(webserver.data / "sales-raw")
+    assert read_csv_rows(lake / "marketing.csv") == bucket_rows(webserver.data / "mkt-raw")
+    recorded = webserver.recorded_params(run_id)
+    assert recorded["marketing_ingestion_asset"]["source_bucket"] == {
+        "value": "mkt-raw",
+        "source": "per-asset",
+        "field": "marketing_ingestion_asset.source_bucket",
+    }
+    # Values the launchpad pre-filled from the spec are recorded as the spec's defaults.
+    assert recorded["sales_ingestion_asset"]["source_bucket"] == {
+        "value": "sales-raw",
+        "source": "default",
+        "field": "sales_ingestion_asset.source_bucket",
+    }
+    assert recorded["sales_ingestion_asset"]["target_bucket"] == {
+        "value": "analytics-lake",
+        "source": "default",
+        "field": "target_bucket",
+    }

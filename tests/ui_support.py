@@ -1,0 +1,259 @@
+"""A real Dagster webserver for the UI and GraphQL tests: `dagster dev` on a free loopback port,
+with a temporary DAGSTER_HOME and a private copy of the example data, shared by every test of
+the session and stopped (its whole process group) at the end.
+
+Each test module gets the server through its own small fixture calling `shared_webserver`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+from dagster_graphql import DagsterGraphQLClient
+
+REPO = Path(__file__).resolve().parent.parent
+DAGSTER = Path(sys.executable).parent / "dagster"
+LOCATION = "nexus_example"  # from workspace.yaml
+REPOSITORY = "__repository__"  # Dagster's name for the repository of a `Definitions` object
+CHROMIUM = Path("/usr/bin/chromium")
+START_TIMEOUT = 90.0
+RUN_TIMEOUT = 60.0
+
+_LOCATION_QUERY = """
+{
+  workspaceOrError {
+    __typename
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError { __typename ... on PythonError { message } }
+      }
+    }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class Webserver:
+    """A running `dagster dev` serving the example code location."""
+
+    port: int
+    home: Path  # DAGSTER_HOME of the server
+    data: Path  # NEXUS_EXAMPLE_DATA of the server: the buckets its runs read and write
+    log: Path  # the server's stdout and stderr
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def client(self) -> DagsterGraphQLClient:
+        return DagsterGraphQLClient("127.0.0.1", port_number=self.port, timeout=30)
+
+    def log_tail(self, lines: int = 40) -> str:
+        text = self.log.read_text(errors="replace") if self.log.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def wait_for_run(self, run_id: str, timeout: float = RUN_TIMEOUT) -> dg.DagsterRunStatus:
+        """Poll the run's status over GraphQL until it ends; fail with its errors if it does
+        not succeed."""
+        client = self.client()
+        deadline = time.monotonic() + timeout
+        status = client.get_run_status(run_id)
+        while status not in _FINISHED and time.monotonic() < deadline:
+            time.sleep(0.25)
+            status = client.get_run_status(run_id)
+        if status != dg.DagsterRunStatus.SUCCESS:
+            pytest.fail(
+                f"run {run_id} ended as {status.value} (waited up to {timeout:.0f} s)\n"
+                f"{self.run_errors(run_id)}\nserver log:\n{self.log_tail()}"
+            )
+        return status
+
+    def instance(self) -> dg.DagsterInstance:
+        """The server's instance, read from its DAGSTER_HOME (use it in a `with` block)."""
+        return dg.DagsterInstance.from_config(str(self.home))
+
+    def run_errors(self, run_id: str) -> str:
+        with self.instance() as instance:
+            failures = [
+                entry.dagster_event.message or ""
+                for entry in instance.all_logs(run_id)
+                if entry.dagster_event is not None and entry.dagster_event.is_failure
+            ]
+        return "\n".join(failures) or "(no failure events)"
+
+    def stored_run_config(self, run_id: str) -> dict[str, Any]:
+        with self.instance() as instance:
+            run = instance.get_run_by_id(run_id)
+            assert run is not None, f"run {run_id} is not in {self.home}"
+            return dict(run.run_config)
+
+    def recorded_params(self, run_id: str) -> dict[str, Any]:
+        """The ``nexus/params`` metadata of each materialization in the run, by asset key."""
+        recorded: dict[str, Any] = {}
+        with self.instance() as instance:
+            for entry in instance.all_logs(
+                run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            ):
+                materialization = entry.asset_materialization
+                assert materialization is not None
+                key = materialization.asset_key.to_user_string()
+                recorded[key] = materialization.metadata["nexus/params"].value
+        return recorded
+
+
+_FINISHED = {
+    dg.DagsterRunStatus.SUCCESS,
+    dg.DagsterRunStatus.FAILURE,
+    dg.DagsterRunStatus.CANCELED,
+}
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def require_chromium() -> Path:
+    """Debian's Chromium, which Playwright drives (its own browser download is not used).
+
+    Missing, it skips the test with the reason, except in CI, where it is a failure: CI
+    installs it (`.ci/run`), so its absence there means the browser test would silently not run.
+    """
+    if CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK):
+        return CHROMIUM
+    reason = f"Chromium not found at {CHROMIUM}; install it with `apt-get install chromium`"
+    if in_ci():
+        pytest.fail(f"{reason} (CI=true: `.ci/run` should have installed it)")
+    pytest.skip(reason)
+
+
+def read_csv_rows(path: Path) -> list[str]:
+    """The data lines of a CSV file (header left out), for comparing what a run wrote."""
+    return path.read_text().splitlines()[1:]
+
+
+def bucket_rows(folder: Path) -> list[str]:
+    """The data lines of every CSV in a bucket, in the order the example assets read them."""
+    return [row for path in sorted(folder.glob("*.csv")) for row in read_csv_rows(path)]
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _graphql(port: int, query: str) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/graphql",
+        data=json.dumps({"query": query}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def _location_ready(port: int) -> bool:
+    """True once the code location has loaded; a load error fails the session at once."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
+            pass
+        answer = _graphql(port, _LOCATION_QUERY)
+    except (urllib.error.URLError, ConnectionError, TimeoutError):
+        return False
+    workspace = (answer.get("data") or {}).get("workspaceOrError") or {}
+    for entry in workspace.get("locationEntries") or []:
+        if entry["name"] != LOCATION or entry["loadStatus"] != "LOADED":
+            continue
+        loaded = entry["locationOrLoadError"] or {}
+        if loaded.get("__typename") == "PythonError":
+            pytest.fail(f"code location {LOCATION} failed to load:\n{loaded['message']}")
+        return True
+    return False
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # `dagster dev` runs the webserver, the daemon, a code server and the runs as children in its
+    # process group: ask the group to stop, then kill whatever is left of it.
+    with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+
+
+_running: Webserver | None = None
+_failed: str | None = None  # why the server did not start: later tests fail at once with it
+
+
+def shared_webserver(request: pytest.FixtureRequest) -> Webserver:
+    """The session's `dagster dev`, started on first use and stopped when pytest ends.
+
+    Each test module wraps this in its own fixture; the server is kept here rather than in a
+    session fixture because a fixture imported into two modules is two fixtures to pytest, and
+    would start two servers.
+    """
+    global _running, _failed
+    if _failed is not None:
+        pytest.fail(_failed)
+    if _running is None:
+        root = request.getfixturevalue("tmp_path_factory").mktemp("webserver")
+        try:
+            process, server = _start(root)
+        except pytest.fail.Exception as failure:
+            _failed = str(failure)
+            raise
+        request.config.add_cleanup(lambda: _stop(process))
+        _running = server
+    return _running
+
+
+def _start(root: Path) -> tuple[subprocess.Popen[bytes], Webserver]:
+    """Start `dagster dev` on workspace.yaml; return once the example code location has loaded."""
+    home = root / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    data = root / "data"
+    shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*-lake"))
+    log = root / "server.log"
+    port = _free_port()
+    env = {**os.environ, "DAGSTER_HOME": str(home), "NEXUS_EXAMPLE_DATA": str(data)}
+    command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)]
+    command += ["-w", str(REPO / "workspace.yaml")]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Webserver(port=port, home=home, data=data, log=log)
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while not _location_ready(port):
+            if process.poll() is not None:
+                pytest.fail(f"`dagster dev` exited with {process.returncode}:\n{server.log_tail()}")
+            if time.monotonic() > deadline:
+                pytest.fail(
+                    f"`dagster dev` not ready after {START_TIMEOUT:.0f} s:\n{server.log_tail()}"
+                )
+            time.sleep(0.25)
+    except BaseException:
+        _stop(process)
+        raise
+    return process, server
