@@ -712,36 +712,38 @@ def _remove(doc: CommentedMap, keys: Sequence[Any], *, prune: bool = True) -> No
         carry = _delete(container, key, carry)
 
 
-def _ensure_map(parent: CommentedMap, key: str, *, top: bool = False) -> CommentedMap | None:
-    """``parent[key]``, made an empty mapping when absent or empty; ``None`` when it is not
-    a mapping (the file is broken there; the check after the edit says how)."""
-    current = parent.get(key)
-    if isinstance(current, CommentedMap):
-        return current
-    if key in parent and current is not None:
-        return None
-    if key in parent:
-        parent[key] = CommentedMap()
-        return parent[key]  # type: ignore[no-any-return]
-    new = CommentedMap()
-    if top:
-        order = TOP_LEVEL_ORDER.index(key)
-        before = [
-            i
-            for i, k in enumerate(parent)
-            if k in TOP_LEVEL_ORDER and TOP_LEVEL_ORDER.index(k) < order
-        ]
-        _insert(parent, before[-1] + 1 if before else 0, key, new)
-    else:
-        _append(parent, key, new)
-    return new
-
-
-def _put(container: CommentedMap, key: str, value: Any) -> None:
-    if key in container:
-        container[key] = value
-    else:
-        _append(container, key, value)
+def _put_path(doc: CommentedMap, keys: Sequence[str], value: Any) -> bool:
+    """Set ``doc[k0][k1]... = value``, creating the mappings on the way, each complete before
+    it is inserted (so the comment lines that follow a key stay after its new content). A new
+    top-level key goes to its place in the usual order. ``False`` when a key on the way holds
+    something that is not a mapping (the file is broken there)."""
+    node: CommentedMap = doc
+    for depth, key in enumerate(keys):
+        current = node.get(key)
+        if depth < len(keys) - 1 and isinstance(current, CommentedMap):
+            node = current
+            continue
+        if depth < len(keys) - 1 and current is not None:
+            return False
+        built = value
+        for inner in reversed(keys[depth + 1 :]):
+            built = CommentedMap([(inner, built)])
+        if key in node:
+            rest = _take_trailing(node, key)
+            node[key] = built
+            _give_trailing(node, key, rest)
+        elif node is doc and key in TOP_LEVEL_ORDER:
+            order = TOP_LEVEL_ORDER.index(key)
+            before = [
+                i
+                for i, k in enumerate(node)
+                if k in TOP_LEVEL_ORDER and TOP_LEVEL_ORDER.index(k) < order
+            ]
+            _insert(node, before[-1] + 1 if before else 0, key, built)
+        else:
+            _append(node, key, built)
+        return True
+    return True  # pragma: no cover - the loop always returns
 
 
 # --- the edits ------------------------------------------------------------------------------
@@ -832,21 +834,16 @@ def _set(doc: CommentedMap, ctx: _Context, name: str, value: Any) -> None:
     option = f"--set {name}"
     asset, param = split_name(name)
     if asset is None:
-        values = _ensure_map(doc, "parameter_values", top=True)
-        if values is None:
+        if not _put_path(doc, ("parameter_values", param), _node(value)):
             ctx.refuse(f"{option}: `parameter_values` is not a mapping; fix it by hand")
             return
-        _put(values, param, _node(value))
         ctx.written.append((("parameter_values", param), value))
         ctx.origins[f"parameter_values.{param}"] = option
         ctx.changes.append(f"set parameter_values.{param}")
         return
-    ops = _ensure_map(doc, "ops_config", top=True)
-    own = _ensure_map(ops, asset) if ops is not None else None
-    if own is None:
+    if not _put_path(doc, ("ops_config", asset, param), _node(value)):
         ctx.refuse(f"{option}: `ops_config` is not a mapping of asset to values; fix it by hand")
         return
-    _put(own, param, _node(value))
     ctx.written.append((("ops_config", asset, param), value))
     ctx.origins[f"ops_config.{asset}.{param}"] = option
     ctx.origins.setdefault(f"ops_config.{asset}", option)
@@ -858,11 +855,9 @@ def _set(doc: CommentedMap, ctx: _Context, name: str, value: Any) -> None:
     ptype = known.type if known else ctx.declared(asset, param)
     if ptype is None:
         return  # unknown asset or parameter: the check after the edit says which
-    schema = _ensure_map(doc, "params_schema", top=True)
-    if schema is None:
+    if not _put_path(doc, ("params_schema", name), DoubleQuotedScalarString(str(ptype))):
         ctx.refuse(f"{option}: `params_schema` is not a mapping; fix it by hand")
         return
-    _put(schema, name, DoubleQuotedScalarString(str(ptype)))
     ctx.origins[f"params_schema.{name}"] = option
     ctx.changes.append(f'added params_schema.{name}: "{ptype}"')
 

@@ -12,6 +12,8 @@ from typing import Any
 import dagster as dg
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from nexus_dagster.authoring import (
     _Style,
@@ -567,3 +569,80 @@ def test_migrate_refuses_a_spec_with_problems(tmp_path: Path) -> None:
     specs = write_specs(tmp_path / "s", {"j.yaml": "selection: [nope]\n"})
     with pytest.raises(NexusEditError, match="the spec has problems; fix them first"):
         migrate_spec(specs, "j", assets=ASSETS)
+
+
+def test_comments_stay_in_place_when_sections_go_and_come(tmp_path: Path) -> None:
+    specs = write_specs(
+        tmp_path / "s",
+        {
+            "j.yaml": """
+            # header
+            selection:
+              - sales_ingestion_asset   # the only one
+            parameter_values:
+              target_bucket: lake   # eol tb
+              # about batch
+              batch_size: 5
+            ops_config:
+              sales_ingestion_asset:
+                source_bucket: raw   # eol sb
+                # trailing inside
+            # before tags
+            tags: {team: x}   # tags eol
+            """
+        },
+    )
+    update_spec(
+        specs,
+        "j",
+        assets=ASSETS,
+        unset=["target_bucket", "sales_ingestion_asset.source_bucket"],
+        set_values={"sales_ingestion_asset.target_bucket": "x", "source_bucket": "y"},
+    )
+    assert (specs / "j.yaml").read_text() == textwrap.dedent(
+        """\
+        # header
+        selection:
+          - sales_ingestion_asset   # the only one
+        params_schema:
+          sales_ingestion_asset.target_bucket: "string!"
+        parameter_values:
+          # about batch
+          batch_size: 5
+          source_bucket: y
+        ops_config:
+          sales_ingestion_asset:
+            target_bucket: x
+            # trailing inside
+        # before tags
+        tags: {team: x}   # tags eol
+        """
+    )
+
+
+# Text as people type it: letters, digits, punctuation, symbols and spaces, in any script.
+_TYPED = st.characters(categories=("L", "N", "P", "S", "Zs"))
+NEW_NAMES = {
+    "sales_ingestion_asset.batch_size": st.integers(-5, 10**6),
+    "sales_ingestion_asset.target_bucket": st.text(_TYPED, min_size=1, max_size=12),
+    "marketing_ingestion_asset.target_bucket": st.sampled_from(["yes", "no", "010", "1e3", "a: b"]),
+    "batch_size": st.integers(0, 99),
+    "source_bucket": st.text(_TYPED, max_size=8),
+}
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_set_then_unset_of_new_names_restores_the_bytes(specs: Path, data: st.DataObject) -> None:
+    path = specs / "sales_job.yaml"
+    before = path.read_bytes()
+    names = data.draw(st.lists(st.sampled_from(sorted(NEW_NAMES)), min_size=1, unique=True))
+    values = {name: data.draw(NEW_NAMES[name]) for name in names}
+    update_spec(specs, "sales_job", assets=ASSETS, set_values=values)
+    loaded = next(s for s in load_job_specs(specs, ASSETS) if s.name == "sales_job")
+    defaults = {f.name: f.default for f in loaded.fields if f.has_default}
+    assert {n: defaults[n] for n in names} == values
+    update_spec(specs, "sales_job", assets=ASSETS, unset=names)
+    assert path.read_bytes() == before
