@@ -355,7 +355,8 @@ def _check_alone(spec: JobSpec) -> None:
                 if used not in SENSOR_FIELDS:
                     spec.problem(
                         [*at, "parameter_values", name],
-                        f"unknown placeholder `{{{{sensor.{used}}}}}`{suggest(used, SENSOR_FIELDS)} "
+                        f"unknown placeholder `{{{{sensor.{used}}}}}`"
+                        f"{suggest(used, SENSOR_FIELDS) or '.'} "
                         "A file sensor offers `{{sensor.path}}` and `{{sensor.name}}`",
                     )
 

@@ -6,6 +6,7 @@ again, so a value that itself holds ``{{...}}`` stays as it is. Pure: no Dagster
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -43,13 +44,17 @@ def placeholders(tree: Any) -> list[str]:
 def as_text(value: Any) -> str:
     """How a value reads when inserted into a longer string (YAML's spelling for scalars).
 
-    >>> as_text(True), as_text(None), as_text(2.5)
-    ('true', '', '2.5')
+    Lists and mappings read as JSON, which is also valid YAML.
+
+    >>> as_text(True), as_text(None), as_text(2.5), as_text(["a", 1])
+    ('true', '', '2.5', '["a", 1]')
     """
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return json.dumps(value)
     return str(value)
 
 
