@@ -11,6 +11,7 @@ from functools import cached_property
 from typing import Any
 
 import dagster as dg
+from dagster._core.definitions.asset_selection import KeyWildCardAssetSelection
 from dagster._core.definitions.definitions_class import _canonicalize_specs_to_assets_defs
 
 from nexus_dagster.declarations import declared_config, declared_params
@@ -79,12 +80,34 @@ class Catalog:
         Raises :class:`NexusSelectionError` with Dagster's own message when it is not valid.
         """
         try:
-            keys = parse_selection(selection).resolve(self._graph_assets)
+            parsed = parse_selection(selection)
+            keys = parsed.resolve(self._graph_assets)
         except Exception as err:  # Dagster raises several types for a bad selection string
             first_line = (str(err).strip().splitlines() or [type(err).__name__])[0]
             raise NexusSelectionError(f"invalid selection `{selection}`: {first_line}") from None
+        # Dagster treats `key:x` as a pattern that may match nothing; a spec naming an asset
+        # that does not exist is a typo worth reporting.
+        for term in _exact_key_terms(parsed):
+            if term not in self.by_name:
+                hint = suggest(term, self.by_name)
+                raise NexusSelectionError(
+                    f"selection `{selection}` names unknown asset `{term}`{hint or '.'}"
+                )
         names = {asset_name(k) for k in keys}
         return [name for name in self.by_name if name in names]
+
+
+def _exact_key_terms(selection: dg.AssetSelection) -> Iterable[str]:
+    if isinstance(selection, KeyWildCardAssetSelection):
+        if "*" not in selection.selected_key_wildcard:
+            yield selection.selected_key_wildcard
+        return
+    for attribute in ("operands", "child", "left", "right"):
+        value = getattr(selection, attribute, None)
+        children = value if isinstance(value, (list, tuple)) else [value]
+        for child in children:
+            if isinstance(child, dg.AssetSelection):
+                yield from _exact_key_terms(child)
 
 
 def inspect_selection_params(

@@ -361,3 +361,17 @@ def test_nexus_asset_refuses_a_bad_declaration_at_import() -> None:
 
         @nexus_dagster.nexus_asset(params={"x": "String!"})
         def broken() -> None: ...
+
+
+def test_selection_string_naming_an_unknown_key_is_refused() -> None:
+    assets = [probe_location.alpha, probe_location.beta]
+    with pytest.raises(
+        nexus_dagster.NexusSelectionError,
+        match="selection `key:alpha or key:bet` names unknown asset `bet`; did you mean `beta`",
+    ):
+        nexus_dagster.inspect_selection_params("key:alpha or key:bet", assets)
+    assert nexus_dagster.inspect_selection_params("key:al*", assets) == [
+        "alpha.bucket",
+        "alpha.n",
+        "alpha.tags",
+    ]
