@@ -1,0 +1,230 @@
+"""A spec's job on Dagster's distributed engine: the ``dagster-celery`` executor with a real Redis
+broker and a Celery worker process. The run is launched by the ``dagster`` CLI; every step runs
+in the worker, rebuilds the job from the spec files there, and resolves the same values."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import yaml
+
+from .conftest import REPO
+
+BIN = Path(sys.executable).parent
+LOCATION = Path(__file__).parent / "locations" / "celery_location.py"
+JOB = "celery_job"
+STEPS = ["extract", "transform", "warehouse__load"]
+RUN_TIMEOUT = 60.0
+# Read only by the worker: the launching process never has it, so a step that resolves it
+# proves the secret was read inside the worker, as it would be inside a step pod.
+TOKEN = "worker-only-token"
+
+
+def require(found: bool, reason: str) -> None:
+    """Skip on a developer's machine without the tool; in CI a missing tool is a failure."""
+    if found:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason} (CI installs it: see .ci/run)")
+    pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def tail(log: Path, lines: int = 40) -> str:
+    text = log.read_text(errors="replace") if log.exists() else ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def stop_group(proc: subprocess.Popen[bytes]) -> None:
+    # the worker forks pool processes; they share its group, so signal the group, not the pid
+    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            proc.poll()
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                return
+            time.sleep(0.1)
+    proc.poll()
+
+
+@contextmanager
+def started(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """A process in a group of its own, killed with everything it started on exit."""
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            args,
+            env=env,
+            cwd=REPO,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield proc
+    finally:
+        stop_group(proc)
+
+
+def wait_for_redis(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+    deadline = time.monotonic() + 10
+    while True:
+        if proc.poll() is not None:
+            pytest.fail(f"redis-server exited with {proc.returncode}:\n{tail(log)}")
+        try:
+            if client.ping():
+                return
+        except redis.ConnectionError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"redis-server did not answer on port {port} within 10 s:\n{tail(log)}")
+        time.sleep(0.1)
+
+
+def wait_for_run(
+    launcher: subprocess.Popen[bytes], worker: subprocess.Popen[bytes], logs: dict[str, Path]
+) -> None:
+    # a dead worker would leave the launcher waiting on the broker forever: watch both
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while launcher.poll() is None:
+        if worker.poll() is not None:
+            pytest.fail(
+                f"the Celery worker exited with {worker.returncode}:\n{tail(logs['worker'])}"
+            )
+        if time.monotonic() > deadline:
+            pytest.fail(
+                f"the run did not finish within {RUN_TIMEOUT:.0f} s\n"
+                f"launcher:\n{tail(logs['launcher'])}\nworker:\n{tail(logs['worker'])}"
+            )
+        time.sleep(0.2)
+    assert launcher.returncode == 0, (
+        f"`dagster job execute` exited with {launcher.returncode}\n"
+        f"launcher:\n{tail(logs['launcher'])}\nworker:\n{tail(logs['worker'])}"
+    )
+
+
+@pytest.fixture(scope="module")
+def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    """Redis, a Celery worker and one run of the spec's job, shared by the tests below."""
+    redis_server = shutil.which("redis-server")
+    require(
+        redis_server is not None, "redis-server is not installed (apt-get install redis-server)"
+    )
+    require(
+        shutil.which("dagster-celery", path=str(BIN)) is not None,
+        "dagster-celery is not installed (make installs it)",
+    )
+    assert redis_server is not None
+
+    tmp_path = tmp_path_factory.mktemp("celery")
+    port = free_port()
+    broker = f"redis://127.0.0.1:{port}/0"
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    # the worker and the launcher start together: creating the instance's SQLite tables first
+    # keeps them from racing to create them
+    with dg.DagsterInstance.from_config(str(home)):
+        pass
+    out = tmp_path / "out"
+    worker_config = tmp_path / "worker.yaml"
+    worker_config.write_text(
+        yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}})
+    )
+    run_config = {"batch": 50, "warehouse/load.mode": "replace"}
+    (tmp_path / "run.yaml").write_text(yaml.safe_dump(run_config))
+    logs = {name: tmp_path / f"{name}.log" for name in ("redis", "worker", "launcher")}
+
+    env = {k: v for k, v in os.environ.items() if k != "NEXUS_CELERY_TOKEN"}
+    env.update(
+        DAGSTER_HOME=str(home),
+        NEXUS_CELERY_BROKER=broker,
+        CELERY_OUT=str(out),
+        # `dagster-celery worker start` runs `celery` from PATH
+        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
+    )
+    redis_args = [redis_server, "--port", str(port), "--bind", "127.0.0.1"]
+    redis_args += ["--save", "", "--appendonly", "no"]
+    worker_args = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
+    worker_args += ["-y", str(worker_config), "-n", "nexus-test", "--", "--concurrency=2"]
+    launch_args = [str(BIN / "dagster"), "job", "execute", "-f", str(LOCATION), "-j", JOB]
+    launch_args += ["-c", str(tmp_path / "run.yaml")]
+
+    with started(redis_args, env, logs["redis"]) as redis_proc:
+        wait_for_redis(redis_proc, port, logs["redis"])
+        with (
+            started(worker_args, {**env, "NEXUS_CELERY_TOKEN": TOKEN}, logs["worker"]) as worker,
+            started(launch_args, env, logs["launcher"]) as launcher,
+        ):
+            wait_for_run(launcher, worker, logs)
+            records = {step: json.loads((out / f"{step}.json").read_text()) for step in STEPS}
+            yield {
+                "records": records,
+                "home": home,
+                "worker_pid": worker.pid,
+                "launcher_pid": launcher.pid,
+            }
+
+
+def test_each_asset_resolves_per_asset_then_shared_in_the_worker(
+    celery_run: dict[str, Any],
+) -> None:
+    values = {step: record["values"] for step, record in celery_run["records"].items()}
+    assert values == {
+        # spec per-asset bucket beats the shared one; launch-time shared batch; the secret
+        # read from the worker's environment
+        "extract": {"bucket": "extract-bucket", "batch": 50, "token": TOKEN},
+        # spec per-asset batch beats the launch-time shared batch
+        "transform": {"bucket": "shared-bucket", "batch": 7},
+        # launch-time per-asset value for a key with a prefix; shared bucket
+        "warehouse__load": {"bucket": "shared-bucket", "mode": "replace"},
+    }
+
+
+def test_every_step_ran_in_the_worker_not_the_launching_process(
+    celery_run: dict[str, Any],
+) -> None:
+    for step, record in celery_run["records"].items():
+        assert record["pgid"] == celery_run["worker_pid"], step
+        assert record["pid"] not in (celery_run["launcher_pid"], celery_run["worker_pid"]), step
+        assert record["hostname"] == socket.gethostname(), step
+
+    # and Dagster's own event log says so, naming the worker
+    with dg.DagsterInstance.from_config(str(celery_run["home"])) as instance:
+        [run] = instance.get_runs()
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        delegated = {}
+        for entry in instance.all_logs(run.run_id):
+            event = entry.dagster_event
+            if event is not None and event.is_engine_event and event.engine_event_data:
+                worker = event.engine_event_data.metadata.get("Celery worker")
+                if worker is not None:
+                    delegated[entry.step_key] = worker.value
+    assert delegated == dict.fromkeys(STEPS, f"nexus-test@{socket.gethostname()}")
