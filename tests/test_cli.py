@@ -300,13 +300,13 @@ def test_secrets_are_never_resolved_nor_repeated(tmp_path: Path) -> None:
     plain = "plain-text-key-xyz"
     render, refused = run_all(
         [
-            (["render", "vault_job", "-f", "definitions.py"], location),
+            (["render", "vault_job", "-f", "vault_location.py"], location),
             (
                 [
                     "update",
                     "vault_job",
                     "-f",
-                    "definitions.py",
+                    "vault_location.py",
                     "--set",
                     f"vault_reader.api_key={plain}",
                 ],
