@@ -3,14 +3,21 @@ helper to write spec folders."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import shutil
 import textwrap
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+
+# Code locations for the tests: imported by the tests themselves (or by `dagster` subprocesses),
+# not collected, since some read environment variables the tests set.
+collect_ignore = ["locations"]
 
 
 @pytest.fixture
@@ -44,3 +51,14 @@ def write_specs(folder: Path, files: Mapping[str, str]) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(textwrap.dedent(text).lstrip("\n"))
     return folder
+
+
+@functools.cache
+def example_location() -> ModuleType:
+    """The example code location (``definitions.py``), loaded once under its own module name so
+    that no other module called ``definitions`` (a CLI test's copy, say) can stand in for it."""
+    spec = importlib.util.spec_from_file_location("nexus_example_location", REPO / "definitions.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

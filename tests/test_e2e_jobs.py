@@ -17,7 +17,7 @@ import yaml
 import nexus_dagster
 from nexus_dagster import NexusParamError, NexusParams, NexusSpecError, build_definitions
 
-from .conftest import REPO, write_specs
+from .conftest import REPO, example_location, write_specs
 
 LOCATIONS = Path(__file__).parent / "locations"
 sys.path.insert(0, str(LOCATIONS))
@@ -130,7 +130,7 @@ def test_launch_config_errors_are_dagsters_naming_the_field(
 
 
 def test_missing_required_value_rejected_before_the_run(example_data: Path) -> None:
-    import definitions
+    definitions = example_location()
 
     job = definitions.defs.resolve_job_def("sales_job")
     with pytest.raises(dg.DagsterInvalidConfigError) as err:
@@ -141,7 +141,7 @@ def test_missing_required_value_rejected_before_the_run(example_data: Path) -> N
 
 
 def test_launchpad_fields_have_descriptions_defaults_and_required_marks() -> None:
-    import definitions
+    definitions = example_location()
 
     job = definitions.defs.resolve_job_def("sales_job")
     assert job.config_mapping is not None
@@ -226,7 +226,7 @@ def test_example_sales_job_through_dagster_cli(tmp_path: Path, example_data: Pat
 
 
 def test_schedule_launches_full_flat_config(example_data: Path) -> None:
-    import definitions
+    definitions = example_location()
 
     schedule = definitions.defs.resolve_schedule_def("daily_report_morning")
     assert schedule.cron_schedule == "0 6 * * *"

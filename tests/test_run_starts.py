@@ -18,7 +18,7 @@ from nexus_dagster import (
     nexus_run_request,
 )
 
-from .conftest import write_specs
+from .conftest import example_location, write_specs
 from .test_e2e_jobs import probe_location, read_probe
 
 ASSETS = [probe_location.alpha, probe_location.beta, probe_location.gamma, probe_location.delta]
@@ -256,7 +256,7 @@ def test_secret_metadata_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_subset_keeps_the_whole_jobs_required_fields(example_data: Path) -> None:
-    import definitions
+    definitions = example_location()
 
     job = definitions.defs.resolve_job_def("sales_job")
     subset = [dg.AssetKey("sales_ingestion_asset")]
