@@ -8,12 +8,10 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# The lock is complete (pip freeze), so it is installed as it is, without resolving: a library
-# whose metadata pins an older dagster patch release (see pyproject.toml) would stop the resolver.
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet --no-deps -r requirements.lock
+	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
 
