@@ -8,6 +8,7 @@ tags are errors, never executed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,6 +91,44 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
+# What libyaml reads differently from PyYAML: it accepts tabs, byte-order marks and `?` in more
+# places, a comment right after a block scalar's `>` or `|`, other line breaks, and reads a bare
+# `!` tag otherwise. A file holding any of these is read by PyYAML alone, so that both accept and
+# refuse the same files and build the same values.
+_PYYAML_ONLY = re.compile(
+    r"[\t\ufeff?\u2028\u2029\x85]|[>|][-+0-9]*#|(?:^|(?<=[\s\[{,]))!(?=[\s\]},]|$)", re.M
+)
+
+if yaml.__with_libyaml__:
+    from yaml.cyaml import CParser
+
+    class _FastLoader(_Loader):
+        """:class:`_Loader` reading its events from libyaml, several times faster than PyYAML's
+        own scanner; the composer, its limits and the constructor stay the same. A file it
+        fails on is read again by :class:`_Loader`, so every problem is told in the same words.
+        """
+
+        def __init__(self, stream: str) -> None:
+            super().__init__(stream)
+            self._events = CParser(stream)
+
+        def check_event(self, *choices: Any) -> bool:
+            return bool(self._events.check_event(*choices))
+
+        def peek_event(self) -> Any:
+            return self._events.peek_event()
+
+        def get_event(self) -> Any:
+            return self._events.get_event()
+
+        def dispose(self) -> None:
+            super().dispose()
+            self._events.dispose()
+
+else:  # pragma: no cover - PyYAML built without libyaml
+    _FastLoader = None  # type: ignore[assignment,misc]
+
+
 def _at(node: Node | yaml.Event) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
@@ -114,8 +153,17 @@ def load_yaml(text: str) -> YamlDocument:
     tab_line = _first_tab_indent(text)
     if tab_line:
         raise YamlSyntaxError(tab_line, 1, "tab character used for indentation; use spaces")
+    if _FastLoader is not None and not _PYYAML_ONLY.search(text):
+        try:
+            return _load(_FastLoader, text)
+        except Exception:  # read again below, so that every problem is told in the same words
+            pass
+    return _load(_Loader, text)
+
+
+def _load(loader_class: type[_Loader], text: str) -> YamlDocument:
     try:
-        loader = _Loader(text)
+        loader = loader_class(text)
     except yaml.reader.ReaderError as err:
         line = text.count("\n", 0, err.position) + 1
         col = err.position - (text.rfind("\n", 0, err.position) + 1) + 1
