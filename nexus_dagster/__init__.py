@@ -6,10 +6,18 @@ and each asset resolves its own values at run time: per-asset value first, then 
 """
 
 from nexus_dagster.asset import nexus_asset
+from nexus_dagster.authoring import (
+    EditResult,
+    create_spec,
+    migrate_spec,
+    migrate_specs,
+    update_spec,
+)
 from nexus_dagster.catalog import inspect_selection_params
 from nexus_dagster.errors import (
     NexusConfigError,
     NexusDeclarationError,
+    NexusEditError,
     NexusError,
     NexusParamError,
     NexusSelectionError,
@@ -22,9 +30,11 @@ from nexus_dagster.run_requests import nexus_run_config, nexus_run_request
 from nexus_dagster.spec import JobSpec, load_job_specs
 
 __all__ = [
+    "EditResult",
     "JobSpec",
     "NexusConfigError",
     "NexusDeclarationError",
+    "NexusEditError",
     "NexusError",
     "NexusParamError",
     "NexusParams",
@@ -32,9 +42,13 @@ __all__ = [
     "NexusSpecError",
     "SpecProblem",
     "build_definitions",
+    "create_spec",
     "inspect_selection_params",
     "load_job_specs",
+    "migrate_spec",
+    "migrate_specs",
     "nexus_asset",
     "nexus_run_config",
     "nexus_run_request",
+    "update_spec",
 ]

@@ -316,9 +316,11 @@ def test_relative_specs_dir_is_taken_from_the_calling_file(tmp_path: Path) -> No
 
 def test_public_api_is_declared_once() -> None:
     assert sorted(nexus_dagster.__all__) == [
+        "EditResult",
         "JobSpec",
         "NexusConfigError",
         "NexusDeclarationError",
+        "NexusEditError",
         "NexusError",
         "NexusParamError",
         "NexusParams",
@@ -326,11 +328,15 @@ def test_public_api_is_declared_once() -> None:
         "NexusSpecError",
         "SpecProblem",
         "build_definitions",
+        "create_spec",
         "inspect_selection_params",
         "load_job_specs",
+        "migrate_spec",
+        "migrate_specs",
         "nexus_asset",
         "nexus_run_config",
         "nexus_run_request",
+        "update_spec",
     ]
     for name in nexus_dagster.__all__:
         assert getattr(nexus_dagster, name) is not None
