@@ -243,7 +243,7 @@ def build_definitions(
         jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],
         schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
         sensors=[*sensors, *definitions_kwargs.pop("sensors", [])],
-        resources={RESOURCE_KEY: NexusParams(jobs_by_asset=jobs_by_asset), **(resources or {})},
+        resources={RESOURCE_KEY: NexusParams.bound_to(jobs_by_asset), **(resources or {})},
         metadata={
             SPECS_DIR_METADATA: str(folder.resolve()),
             **definitions_kwargs.pop("metadata", {}),

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any
+from typing import Any, ClassVar
 
 import dagster as dg
 
@@ -41,8 +41,26 @@ class NexusParams(dg.ConfigurableResource):
     config: dict[str, Any] = {}
     from_spec: list[str] = []
     """Keys of ``config`` whose value is the spec's own default (recorded as source ``default``)."""
-    jobs_by_asset: dict[str, list[str]] = {}
-    """The spec jobs that select each asset, named when a value is missing outside them."""
+    jobs_by_asset: ClassVar[Mapping[str, Sequence[str]]] = {}
+    """The spec jobs that select each asset, named when a value is missing outside them.
+
+    Not config: as config it would be checked at every resource start and copied into the
+    config schema of every job, a cost growing with the square of the number of specs (minutes
+    to load a location of 1,000 specs). :meth:`bound_to` sets it on a subclass instead, which
+    Dagster keeps when it rebuilds the resource for a run.
+    """
+
+    @classmethod
+    def bound_to(cls, jobs_by_asset: Mapping[str, Sequence[str]]) -> NexusParams:
+        """The resource, naming for each asset the spec jobs that select it.
+
+        Example::
+
+            NexusParams.bound_to({"report": ["daily_report_job"]})
+        """
+        bound = type(cls.__name__, (cls,), {"jobs_by_asset": jobs_by_asset})
+        bound.__module__, bound.__qualname__ = cls.__module__, cls.__qualname__
+        return bound()
 
     def for_asset(
         self, context: AssetContext, asset_key: str | dg.AssetKey | None = None
