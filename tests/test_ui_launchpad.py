@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import dagster as dg
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from nexus_dagster import load_job_specs
+from nexus_dagster import JobSpec, load_job_specs
 
 from .ui_support import (
     LOCATION,
@@ -55,6 +56,17 @@ def webserver(request: pytest.FixtureRequest) -> Webserver:
     return shared_webserver(request)
 
 
+def example_specs() -> list[JobSpec]:
+    """The example's specs loaded with its assets, from definitions.py itself: other tests put
+    other `definitions` modules on the import path."""
+    loader = importlib.util.spec_from_file_location("launchpad_example", REPO / "definitions.py")
+    assert loader is not None and loader.loader is not None
+    module = importlib.util.module_from_spec(loader)
+    loader.loader.exec_module(module)
+    assets = [module.sales_ingestion_asset, module.marketing_ingestion_asset, module.report]
+    return load_job_specs(REPO / "job_specs", assets=assets)
+
+
 def editor_lines(page: Page) -> list[str]:
     """The config editor's lines as shown on screen (CodeMirror renders one element a line)."""
     lines = page.locator(".CodeMirror .CodeMirror-line").all_inner_texts()
@@ -73,11 +85,7 @@ def skip_community_dialog(page: Page) -> None:
 def test_launchpad_shows_the_fields_and_launches_a_run(
     chromium: Path, webserver: Webserver, tmp_path: Path
 ) -> None:
-    import definitions
-
-    assets = [definitions.sales_ingestion_asset, definitions.marketing_ingestion_asset]
-    specs = load_job_specs(REPO / "job_specs", assets=[*assets, definitions.report])
-    spec = next(s for s in specs if s.name == "sales_job")
+    spec = next(s for s in example_specs() if s.name == "sales_job")
     url = f"{webserver.url}/locations/{LOCATION}/jobs/sales_job/playground"
 
     with sync_playwright() as playwright:
