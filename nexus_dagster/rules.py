@@ -63,12 +63,15 @@ class JobField:
     def description(self) -> str:
         """Which asset(s) the field feeds, its type, and whether it is shared or per-asset."""
         feeds = ", ".join(f"`{a}`" for a in self.assets)
+        # The launchpad marks optional fields itself; say it in words too, since a `!` type with
+        # a default (or an override) is not required and `string!` there would mislead.
+        kind = f"{self.type.optional}, {'required' if self.required else 'optional'}"
         if self.scope == SHARED:
             return (
-                f"Shared ({self.type}): feeds {feeds}. "
+                f"Shared ({kind}): feeds {feeds}. "
                 f"An asset's own `<asset>.{self.param}` value takes precedence."
             )
-        text = f"Per-asset ({self.type}): feeds {feeds} only."
+        text = f"Per-asset ({kind}): feeds {feeds} only."
         if self.overrides:
             text += f" Overrides the shared `{self.overrides}` for this asset."
         return text

@@ -417,12 +417,12 @@ def test_rule6_secret_default_must_be_an_env_reference_and_is_not_echoed() -> No
 def test_rule7_descriptions_say_assets_type_and_scope() -> None:
     fields = ok(INGEST, parameter_values={"target_bucket": "lake"})
     assert fields["target_bucket"].description == (
-        "Shared (string!): feeds `sales`, `marketing`. "
+        "Shared (string, optional): feeds `sales`, `marketing`. "
         "An asset's own `<asset>.target_bucket` value takes precedence."
     )
-    assert fields["sales.source_bucket"].description == "Per-asset (string!): feeds `sales` only."
+    assert fields["sales.source_bucket"].description == "Per-asset (string, required): feeds `sales` only."
     assert fields["marketing.target_bucket"].description == (
-        "Per-asset (string!): feeds `marketing` only. "
+        "Per-asset (string, optional): feeds `marketing` only. "
         "Overrides the shared `target_bucket` for this asset."
     )
 
