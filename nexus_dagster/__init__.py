@@ -5,14 +5,10 @@ Per-asset parameters appear on the launchpad under prefixed names
 and each asset resolves its own values at run time: per-asset value first, then shared.
 """
 
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from nexus_dagster.asset import nexus_asset
-from nexus_dagster.authoring import (
-    EditResult,
-    create_spec,
-    migrate_spec,
-    migrate_specs,
-    update_spec,
-)
 from nexus_dagster.catalog import inspect_selection_params
 from nexus_dagster.errors import (
     NexusConfigError,
@@ -28,6 +24,35 @@ from nexus_dagster.factory import build_definitions
 from nexus_dagster.resource import NexusParams
 from nexus_dagster.run_requests import nexus_run_config, nexus_run_request
 from nexus_dagster.spec import JobSpec, load_job_specs
+
+if TYPE_CHECKING:
+    from nexus_dagster.authoring import (
+        EditResult,
+        create_spec,
+        migrate_spec,
+        migrate_specs,
+        update_spec,
+    )
+
+# The editing API imports ruamel.yaml, about a tenth of a second that every code-server load and
+# every step process would pay for nothing; it is imported when first asked for.
+_LAZY = {
+    name: "nexus_dagster.authoring"
+    for name in ("EditResult", "create_spec", "migrate_spec", "migrate_specs", "update_spec")
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "EditResult",
