@@ -1,0 +1,167 @@
+"""One measurement, run in a fresh interpreter by ``run.py`` and printed as one JSON line.
+
+    probe.py load DIR nexus|plain [--snapshot]   import the location, resolve every job
+    probe.py validate DIR                        check every spec of DIR/job_specs
+    probe.py run DIR REPS LOOPS                  runs of the 20-asset job, both twins alternating
+
+Times are wall-clock seconds (``perf_counter``) with the CPU seconds of the same phase beside
+them; memory is the peak resident set size in MB.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+T0 = time.perf_counter()
+C0 = time.process_time()
+
+
+def _peak_mb() -> float:
+    # The high-water mark of this process's memory. Not `getrusage`: its `ru_maxrss` survives
+    # `exec`, so it would report the parent's peak when that was higher.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class _Phase:
+    def __init__(self, results: dict[str, Any], name: str) -> None:
+        self.results, self.name = results, name
+
+    def __enter__(self) -> None:
+        self.wall, self.cpu = time.perf_counter(), time.process_time()
+
+    def __exit__(self, *exc: object) -> None:
+        self.results[self.name] = time.perf_counter() - self.wall
+        self.results[self.name + "_cpu"] = time.process_time() - self.cpu
+
+
+def load(folder: str, twin: str, snapshot: bool) -> dict[str, Any]:
+    """What a code server does: import the location (which builds ``Definitions``) and resolve
+    every job; with ``snapshot``, also the snapshot it sends the webserver."""
+    results: dict[str, Any] = {"twin": twin}
+    with _Phase(results, "dagster"):
+        import dagster  # noqa: F401
+
+    results["rss_dagster_mb"] = _peak_mb()
+    sys.path.insert(0, folder)
+    os.chdir(folder)
+    with _Phase(results, "import"):
+        module = __import__(f"{twin}_location")
+    with _Phase(results, "resolve"):
+        repo = module.defs.get_repository_def()
+        jobs = repo.get_all_jobs()
+    results["jobs"] = len(jobs)
+    results["schedules"] = len(repo.schedule_defs)
+    results["rss_mb"] = _peak_mb()
+    if snapshot:
+        from dagster._core.remote_representation.external_data import RepositorySnap
+
+        with _Phase(results, "snapshot"):
+            RepositorySnap.from_def(repo)
+    results["since_start"] = time.perf_counter() - T0
+    return results
+
+
+def validate(folder: str) -> dict[str, Any]:
+    """``nexus-dagster validate`` in this process, timed beyond the interpreter and the imports
+    of dagster and nexus_dagster; then, from the same warm process, the spec check alone
+    (``load_job_specs(dir, assets)``), which is what validate does once the location is loaded.
+    Without the command line, only the spec check is timed."""
+    results: dict[str, Any] = {}
+    with _Phase(results, "dagster"):
+        import dagster  # noqa: F401
+
+        import nexus_dagster
+
+    sys.path.insert(0, folder)
+    os.chdir(folder)
+    cli_main: Callable[[list[str]], object] | None
+    try:
+        from nexus_dagster.cli import main as cli_main
+    except ImportError:
+        cli_main = None
+    results["cli"] = cli_main is not None
+    if cli_main is not None:
+        with _Phase(results, "validate"), contextlib.redirect_stdout(io.StringIO()) as out:
+            try:
+                cli_main(["validate", "-f", "nexus_location.py"])
+            except SystemExit as exit_:
+                results["exit_code"] = exit_.code
+        results["output"] = out.getvalue().strip().splitlines()[-1:]
+    with _Phase(results, "assets"):
+        assets = __import__("nexus_assets").assets
+    with _Phase(results, "specs"):
+        specs = nexus_dagster.load_job_specs("job_specs", assets=assets)
+    results["spec_count"] = len(specs)
+    return results
+
+
+def run(folder: str, reps: int, loops: int) -> dict[str, Any]:
+    """Runs of the 20-asset job in process, nexus and plain alternating (A B A B), after one
+    warm-up run each; then one run each with ``loops`` calls of ``for_asset`` and ``render``
+    timed inside every asset."""
+    import dagster as dg
+
+    sys.path.insert(0, folder)
+    os.chdir(folder)
+    setup = json.loads(Path("run_config.json").read_text())
+    twins: dict[str, tuple[Any, Any]] = {}
+    for twin in ("nexus", "plain"):
+        location = __import__(f"{twin}_location")
+        twins[twin] = (location.defs.resolve_job_def(setup["job"]), __import__(f"{twin}_assets"))
+    instance = dg.DagsterInstance.ephemeral()
+
+    materialized: dict[str, int] = {}
+
+    def one_run(twin: str) -> float:
+        job = twins[twin][0]
+        start = time.perf_counter()
+        result = job.execute_in_process(run_config=setup["run_config"], instance=instance)
+        elapsed = time.perf_counter() - start
+        assert result.success
+        materialized[twin] = len(result.get_asset_materialization_events())
+        return elapsed
+
+    results: dict[str, Any] = {"nexus": [], "plain": []}
+    for twin in twins:
+        one_run(twin)
+    for _ in range(reps):
+        for twin in ("nexus", "plain"):
+            results[twin].append(one_run(twin))
+    for twin, (_, assets_module) in twins.items():
+        assets_module.MICRO_LOOPS = loops
+        one_run(twin)
+        assets_module.MICRO_LOOPS = 0
+        for call, times in assets_module.MICRO.items():
+            results[f"{twin}_{call}_us"] = statistics.median(times) * 1e6 if times else None
+            results[f"{twin}_{call}_n"] = len(times)
+    results["materialized"] = materialized
+    return results
+
+
+MODES: dict[str, Callable[..., dict[str, Any]]] = {"load": load, "validate": validate, "run": run}
+
+if __name__ == "__main__":
+    mode, *args = sys.argv[1:]
+    if mode == "load":
+        out = load(args[0], args[1], "--snapshot" in args)
+    elif mode == "validate":
+        out = validate(args[0])
+    else:
+        out = run(args[0], int(args[1]), int(args[2]))
+    print(json.dumps(out))

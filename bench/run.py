@@ -1,0 +1,285 @@
+"""Benchmarks of nexus-dagster against plain Dagster doing the same work (``make bench``).
+
+Generates synthetic code locations (2,000 assets; N specs of 4-8 assets, each with a schedule;
+and one 20-asset job), each twice: with nexus-dagster and in plain Dagster. Every figure is
+measured for both twins alternately (A B A B ...) in this one invocation, and reported as medians
+and the ratio nexus / plain. Each load is a fresh interpreter, so import costs are counted.
+
+    .venv/bin/python bench/run.py                  # the full run, about 10 minutes on 2 cores
+    .venv/bin/python bench/run.py --smoke          # 5 specs, one repetition (used by the tests)
+    .venv/bin/python bench/run.py --sizes 100,500 --reps 3 --json results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import generate
+
+HERE = Path(__file__).resolve().parent
+PROBE = HERE / "probe.py"
+LOAD_SIZE = 500
+"""The N at which the load target (at most 1.10x plain) is judged."""
+
+
+def probe(*args: str) -> dict[str, Any]:
+    """Run ``probe.py`` in a fresh interpreter and return its JSON line."""
+    done = subprocess.run(
+        [sys.executable, str(PROBE), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "DAGSTER_HOME": "", "PYTHONWARNINGS": "ignore"},
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"probe {' '.join(args)} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def measure_load(folder: Path, reps: int, snapshot: bool) -> dict[str, list[dict[str, Any]]]:
+    """``reps`` loads of each twin, alternating nexus and plain, each in a fresh interpreter."""
+    runs: dict[str, list[dict[str, Any]]] = {"nexus": [], "plain": []}
+    flags = ["--snapshot"] if snapshot else []
+    for _ in range(reps):
+        for twin in ("nexus", "plain"):
+            runs[twin].append(probe("load", str(folder), twin, *flags))
+    return runs
+
+
+def load_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Medians per twin: load (location import + resolving every job), its CPU time, the
+    snapshot, the whole process, and the peak memory."""
+    out: dict[str, Any] = {}
+    for twin, items in runs.items():
+        out[twin] = {
+            "load": median([r["import"] + r["resolve"] for r in items]),
+            "load_cpu": median([r["import_cpu"] + r["resolve_cpu"] for r in items]),
+            "import": median([r["import"] for r in items]),
+            "resolve": median([r["resolve"] for r in items]),
+            "snapshot": median([r.get("snapshot", float("nan")) for r in items]),
+            "process": median([r["since_start"] for r in items]),
+            "rss_mb": median([r["rss_mb"] for r in items]),
+            "rss_over_dagster_mb": median([r["rss_mb"] - r["rss_dagster_mb"] for r in items]),
+            "jobs": items[0]["jobs"],
+            "schedules": items[0]["schedules"],
+        }
+    return out
+
+
+def ratio(a: float, b: float) -> str:
+    return f"{a / b:.2f}x" if b else "n/a"
+
+
+def markdown(results: dict[str, Any]) -> str:
+    """The report: every figure as nexus / plain, and the growth table."""
+    lines = [f"Machine: {results['machine']}", ""]
+    sizes = results["sizes"]
+    judged = str(LOAD_SIZE) if str(LOAD_SIZE) in results["load"] else sizes[-1]
+    load = results["load"][judged]
+    n, p = load["nexus"], load["plain"]
+    lines += [
+        f"### 1. Code-location load at N = {judged} ({n['jobs']} jobs, {n['schedules']} "
+        f"schedules, {results['assets']:,} assets; median of {results['reps']} fresh processes "
+        "each)",
+        "",
+        "| phase | nexus (s) | plain (s) | nexus / plain |",
+        "| --- | ---: | ---: | ---: |",
+        f"| import + `Definitions` | {n['import']:.2f} | {p['import']:.2f} "
+        f"| {ratio(n['import'], p['import'])} |",
+        f"| resolve every job | {n['resolve']:.2f} | {p['resolve']:.2f} "
+        f"| {ratio(n['resolve'], p['resolve'])} |",
+        f"| **load** (import + resolve) | **{n['load']:.2f}** | **{p['load']:.2f}** "
+        f"| **{ratio(n['load'], p['load'])}** |",
+        f"| load, CPU time | {n['load_cpu']:.2f} | {p['load_cpu']:.2f} "
+        f"| {ratio(n['load_cpu'], p['load_cpu'])} |",
+    ]
+    if n["snapshot"] == n["snapshot"]:  # not NaN: the snapshot was measured
+        lines.append(
+            f"| code-server snapshot of the repository | {n['snapshot']:.2f} "
+            f"| {p['snapshot']:.2f} | {ratio(n['snapshot'], p['snapshot'])} |"
+        )
+    lines += [
+        f"| whole process (interpreter, dagster, load, snapshot) | {n['process']:.2f} "
+        f"| {p['process']:.2f} | {ratio(n['process'], p['process'])} |",
+        "",
+    ]
+    run = results["run"]
+    lines += [
+        f"### 2. One run of a 20-asset job (`execute_in_process`, median of {run['reps']} "
+        "alternating runs)",
+        "",
+        "| figure | nexus | plain | nexus / plain |",
+        "| --- | ---: | ---: | ---: |",
+        f"| run (s) | {median(run['nexus']):.3f} | {median(run['plain']):.3f} "
+        f"| **{ratio(median(run['nexus']), median(run['plain']))}** |",
+        f"| per asset: `for_asset` vs reading `op_config` (µs) | {run['nexus_for_asset_us']:.1f} "
+        f"| {run['plain_for_asset_us']:.1f} | |",
+        f"| per asset: `render` vs hand-written `str.format` (µs) | {run['nexus_render_us']:.1f} "
+        f"| {run['plain_render_us']:.1f} | |",
+        "",
+    ]
+    val = results["validate"]
+    lines += [
+        f"### 3. Validate {val['spec_count']} specs (median of {val['reps']} fresh processes)",
+        "",
+        "| phase | seconds |",
+        "| --- | ---: |",
+        f"| import dagster, nexus_dagster (not counted) | {val['dagster']:.2f} |",
+    ]
+    if val["cli"]:
+        lines.append(
+            f"| **`nexus-dagster validate -f nexus_location.py`** (imports the location, then "
+            f"checks every spec) | **{val['validate']:.2f}** |"
+        )
+    lines += [
+        f"| of which: the spec check alone, `load_job_specs(dir, assets)` | {val['specs']:.2f} |",
+        "",
+    ]
+    lines += [
+        f"### 4. Peak memory of the loaded location at N = {judged} (resident set, MB)",
+        "",
+        "| figure | nexus | plain | nexus / plain |",
+        "| --- | ---: | ---: | ---: |",
+        f"| peak RSS after load | {n['rss_mb']:.0f} | {p['rss_mb']:.0f} "
+        f"| {ratio(n['rss_mb'], p['rss_mb'])} |",
+        f"| of which beyond `import dagster` | {n['rss_over_dagster_mb']:.0f} "
+        f"| {p['rss_over_dagster_mb']:.0f} "
+        f"| {ratio(n['rss_over_dagster_mb'], p['rss_over_dagster_mb'])} |",
+        "",
+    ]
+    lines += [
+        "### How load grows with N",
+        "",
+        "| N specs | jobs | nexus load (s) | plain load (s) | nexus / plain "
+        "| nexus ms per spec over N=first | plain ms per spec over N=first | nexus RSS (MB) "
+        "| plain RSS (MB) |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    first = results["load"][sizes[0]]
+    for size in sizes:
+        row = results["load"][size]
+        rn, rp = row["nexus"], row["plain"]
+        extra = int(size) - int(sizes[0])
+        per_n = f"{(rn['load'] - first['nexus']['load']) / extra * 1000:.1f}" if extra else "-"
+        per_p = f"{(rp['load'] - first['plain']['load']) / extra * 1000:.1f}" if extra else "-"
+        lines.append(
+            f"| {size} | {rn['jobs']} | {rn['load']:.2f} | {rp['load']:.2f} "
+            f"| {ratio(rn['load'], rp['load'])} | {per_n} | {per_p} | {rn['rss_mb']:.0f} "
+            f"| {rp['rss_mb']:.0f} |"
+        )
+    lines.append("")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import dagster
+
+        dagster_version = dagster.__version__
+    except ImportError:
+        dagster_version = "?"
+    return (
+        f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"dagster {dagster_version}, {platform.system()} {platform.release()}"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,500,1000", help="N specs, comma-separated")
+    parser.add_argument("--reps", type=int, default=5, help="loads of each twin per N")
+    parser.add_argument("--run-reps", type=int, default=15, help="runs of each twin")
+    parser.add_argument("--validate-size", type=int, default=1000)
+    parser.add_argument("--assets", type=int, default=generate.ASSET_COUNT, help="assets")
+    parser.add_argument("--loops", type=int, default=200, help="calls per asset, per-asset cost")
+    parser.add_argument("--no-snapshot", action="store_true", help="skip the snapshot figure")
+    parser.add_argument("--smoke", action="store_true", help="5 specs, one repetition")
+    parser.add_argument("--workdir", type=Path, help="where to write the locations (kept)")
+    parser.add_argument("--json", type=Path, help="also write the raw results here")
+    args = parser.parse_args(argv)
+    if args.smoke:
+        args.sizes, args.reps, args.run_reps, args.validate_size = "5", 1, 1, 5
+        args.loops, args.assets, args.no_snapshot = 5, 200, True
+
+    sizes = [s.strip() for s in args.sizes.split(",")]
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nexus-bench-"))
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "machine": machine(),
+        "sizes": sizes,
+        "reps": args.reps,
+        "assets": args.assets,
+        "load": {},
+        "raw_load": {},
+    }
+    try:
+        folders = {
+            size: generate.write_location(workdir / f"n{size}", int(size), args.assets)
+            for size in sorted({*sizes, str(args.validate_size)}, key=int)
+        }
+        if not args.smoke:
+            # One untimed load of each twin first, so that neither pays for a cold disk cache.
+            measure_load(folders[sizes[0]], 1, snapshot=False)
+        for size in sizes:
+            runs = measure_load(folders[size], args.reps, snapshot=not args.no_snapshot)
+            results["raw_load"][size] = runs
+            results["load"][size] = load_summary(runs)
+            summary = results["load"][size]
+            print(
+                f"N={size}: load nexus {summary['nexus']['load']:.2f}s, "
+                f"plain {summary['plain']['load']:.2f}s",
+                file=sys.stderr,
+            )
+
+        run = probe("run", str(folders[sizes[0]]), str(args.run_reps), str(args.loops))
+        run["reps"] = args.run_reps
+        results["run"] = run
+
+        val_runs = [
+            probe("validate", str(folders[str(args.validate_size)])) for _ in range(args.reps)
+        ]
+        results["validate"] = {
+            key: median([v.get(key, float("nan")) for v in val_runs])
+            for key in ("dagster", "validate", "assets", "specs")
+        }
+        results["validate"]["cli"] = val_runs[0]["cli"]
+        results["validate"]["output"] = val_runs[0].get("output")
+        results["validate"]["spec_count"] = val_runs[0]["spec_count"]
+        results["validate"]["reps"] = len(val_runs)
+    finally:
+        if not args.workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+    results["seconds"] = time.perf_counter() - started
+    print(markdown(results))
+    print(f"(benchmark took {results['seconds']:.0f} s)")
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
