@@ -20,7 +20,7 @@ from nexus_dagster.errors import NexusConfigError, NexusSpecError
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.resource import DIGEST_TAG, NexusParams
 from nexus_dagster.rules import JobField, run_config_from_values, to_resource_config
-from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec, load_job_specs
+from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec, gc_paused, load_job_specs
 from nexus_dagster.templates import render_sensor
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
@@ -222,22 +222,23 @@ def build_definitions(
         )
     """
     folder = _from_caller(Path(specs_dir))
-    try:
-        specs = load_job_specs(folder, assets=assets)
-    except NexusSpecError as err:
-        err.assets = tuple(assets)
-        raise
     jobs = []
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
     jobs_by_asset: dict[str, list[str]] = {}
-    for spec in specs:
-        job = build_job(spec)
-        jobs.append(job)
-        schedules.extend(build_schedule(s, job) for s in spec.schedules)
-        sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
-        for asset in spec.selected:
-            jobs_by_asset.setdefault(asset, []).append(spec.name)
+    with gc_paused():
+        try:
+            specs = load_job_specs(folder, assets=assets)
+        except NexusSpecError as err:
+            err.assets = tuple(assets)
+            raise
+        for spec in specs:
+            job = build_job(spec)
+            jobs.append(job)
+            schedules.extend(build_schedule(s, job) for s in spec.schedules)
+            sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
+            for asset in spec.selected:
+                jobs_by_asset.setdefault(asset, []).append(spec.name)
     return dg.Definitions(
         assets=list(assets),
         jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],

@@ -5,9 +5,11 @@ into checked :class:`JobSpec` objects, with every problem of every file collecte
 
 from __future__ import annotations
 
+import gc
 import re
 import zoneinfo
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -164,7 +166,30 @@ def load_job_specs(
         specs = load_job_specs("job_specs", assets=[sales_ingestion_asset, report])
         [(f.name, f.required, f.default) for f in specs[0].fields]
     """
-    root = Path(specs_dir)
+    with gc_paused():
+        return _load_job_specs(Path(specs_dir), assets)
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused for the duration (unless it already was).
+
+    Reading specs and building their jobs allocate hundreds of thousands of short-lived objects,
+    which set off full collections that walk everything the code location holds (dagster and
+    every asset): a third of the time of loading 500 specs. Reference counting frees these
+    objects as usual; the collector resumes, and catches any cycle left, when this returns.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+def _load_job_specs(root: Path, assets: Sequence[AssetLike] | None) -> list[JobSpec]:
     if not root.is_dir():
         raise NexusSpecError(
             [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")],

@@ -3,10 +3,14 @@ keeps working; it asserts that the benchmark runs and prints its tables, not any
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+from nexus_dagster import NexusSpecError, load_job_specs
+from tests.conftest import write_specs
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -43,3 +47,26 @@ def test_importing_the_package_leaves_the_editing_api_unloaded() -> None:
     code = "import sys, nexus_dagster; print('ruamel.yaml' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.stdout.strip() == "False", done.stderr
+
+
+def test_loading_specs_leaves_the_garbage_collector_as_it_found_it(tmp_path: Path) -> None:
+    # Spec loading pauses the collector for speed; it must resume it, errors or not, and must
+    # not turn on a collector the caller had turned off.
+    good = write_specs(tmp_path / "good", {"a.yaml": "selection: [x]\n"})
+    bad = write_specs(tmp_path / "bad", {"a.yaml": "selection: [x]\nnope: 1\n"})
+    assert gc.isenabled()
+    load_job_specs(good)
+    assert gc.isenabled()
+    try:
+        load_job_specs(bad)
+    except NexusSpecError:
+        pass
+    else:
+        raise AssertionError("an unknown key must be refused")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        load_job_specs(good)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
