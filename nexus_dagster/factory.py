@@ -222,6 +222,32 @@ def build_definitions(
         )
     """
     folder = _from_caller(Path(specs_dir))
+    # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
+    # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
+    # its model for the life of the process.
+    jobs, schedules, sensors, jobs_by_asset = _build_all(folder, assets)
+    return dg.Definitions(
+        assets=list(assets),
+        jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],
+        schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
+        sensors=[*sensors, *definitions_kwargs.pop("sensors", [])],
+        resources={RESOURCE_KEY: NexusParams.bound_to(jobs_by_asset), **(resources or {})},
+        metadata={
+            SPECS_DIR_METADATA: str(folder.resolve()),
+            **definitions_kwargs.pop("metadata", {}),
+        },
+        **definitions_kwargs,
+    )
+
+
+def _build_all(
+    folder: Path, assets: Sequence[AssetLike]
+) -> tuple[
+    list[UnresolvedAssetJobDefinition],
+    list[dg.ScheduleDefinition],
+    list[dg.SensorDefinition],
+    dict[str, list[str]],
+]:
     jobs = []
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
@@ -239,18 +265,7 @@ def build_definitions(
             sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
             for asset in spec.selected:
                 jobs_by_asset.setdefault(asset, []).append(spec.name)
-    return dg.Definitions(
-        assets=list(assets),
-        jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],
-        schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
-        sensors=[*sensors, *definitions_kwargs.pop("sensors", [])],
-        resources={RESOURCE_KEY: NexusParams.bound_to(jobs_by_asset), **(resources or {})},
-        metadata={
-            SPECS_DIR_METADATA: str(folder.resolve()),
-            **definitions_kwargs.pop("metadata", {}),
-        },
-        **definitions_kwargs,
-    )
+    return jobs, schedules, sensors, jobs_by_asset
 
 
 def _from_caller(path: Path) -> Path:
