@@ -39,7 +39,7 @@ from nexus_dagster.catalog import Catalog
 from nexus_dagster.errors import NexusEditError, NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.location import Location, LocationError, find_target, load_location
 from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
-from nexus_dagster.spec import JobSpec, JobSpecModel, load_job_specs
+from nexus_dagster.spec import JobSpec, JobSpecModel, load_job_specs, spec_files
 from nexus_dagster.templates import render
 
 PROG = "nexus-dagster"
@@ -185,6 +185,16 @@ def cmd_validate(args: argparse.Namespace) -> int:
     """Every problem in every spec, one ``path:line:col: key: message`` line each."""
     location = _location(args)
     specs_dir = _specs_dir(args, location)
+    loaded_dir = location.specs_dir
+    if (
+        location.spec_error is None
+        and loaded_dir is not None
+        and loaded_dir.resolve() == specs_dir.resolve()
+    ):
+        # Importing the location ran build_definitions, which checked every spec against the
+        # assets already; checking again would double the command's own work.
+        _out(f"ok: {len(spec_files(specs_dir))} job spec(s) in {_rel(specs_dir)}")
+        return OK
     if location.assets is not None:
         try:
             specs = load_job_specs(specs_dir, assets=location.assets)
