@@ -207,7 +207,7 @@ def build_definitions(
     resources: Mapping[str, Any] | None = None,
     **definitions_kwargs: Any,
 ) -> dg.Definitions:
-    """Load every spec under ``specs_dir`` and build its job and schedules, with ``assets``.
+    """Load every spec under ``specs_dir`` and build its job, schedules and sensors, with ``assets``.
 
     A relative ``specs_dir`` is taken from the folder of the file that calls this function, so
     ``dagster dev -f path/to/definitions.py`` works from any folder. ``params`` is bound to
