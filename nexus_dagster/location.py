@@ -9,6 +9,7 @@ loaded here the same way, in this process.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sysconfig
 import traceback
@@ -144,15 +145,8 @@ def load_location(target: Target) -> Location:
         with warnings.catch_warnings():
             # Warnings from importing user code are the business of `dagster dev`, not ours.
             warnings.simplefilter("ignore")
-            loaded = get_loadable_targets(
-                python_file=target.python_file,
-                module_name=target.module_name,
-                package_name=target.package_name,
-                autoload_defs_module_name=target.autoload_defs_module_name,
-                working_directory=target.working_directory,
-                attribute=target.attribute,
-                resolve_lazy_defs=True,
-            )
+            # Target's fields are named as Dagster's loader takes them.
+            loaded = get_loadable_targets(**dataclasses.asdict(target), resolve_lazy_defs=True)
     except NexusSpecError as err:
         specs_dir = Path(err.specs_dir) if err.specs_dir else None
         return Location(target, specs_dir, err.assets or None, spec_error=err)
