@@ -9,9 +9,8 @@ from typing import Any, overload
 import dagster as dg
 
 from nexus_dagster.declarations import CONFIG_KEY, PARAMS_KEY, declared_params
+from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
-
-RESOURCE_KEY = "params"
 
 
 @overload

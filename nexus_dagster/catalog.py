@@ -24,12 +24,15 @@ AssetLike = Any  # dg.AssetsDefinition | dg.AssetSpec | dg.SourceAsset, as Defin
 
 @dataclass(frozen=True)
 class AssetInfo:
-    """One asset: its printed key, its declared parameters and ``nexus/config`` template."""
+    """One asset: its printed key, its declared parameters and ``nexus/config`` template, and
+    the partitions definition it is materialized with (``None``: not partitioned, or not
+    materialized by this code location)."""
 
     name: str
     key: dg.AssetKey
     params: Mapping[str, ParamType]
     config: Any
+    partitions_def: dg.PartitionsDefinition | None = None
 
 
 def asset_name(key: dg.AssetKey) -> str:
@@ -37,12 +40,16 @@ def asset_name(key: dg.AssetKey) -> str:
     return key.to_user_string()
 
 
-def _specs(asset: AssetLike) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any]]]:
+def _specs(
+    asset: AssetLike,
+) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any], dg.PartitionsDefinition | None]]:
     if isinstance(asset, dg.AssetsDefinition):
+        # Only what a job materializes counts for its partitions (Dagster's own rule).
+        partitions_def = asset.partitions_def if asset.is_executable else None
         for spec in asset.specs:
-            yield spec.key, spec.metadata
+            yield spec.key, spec.metadata, partitions_def
     elif isinstance(asset, (dg.AssetSpec, dg.SourceAsset)):
-        yield asset.key, asset.metadata or {}
+        yield asset.key, asset.metadata or {}, None
 
 
 def parse_selection(selection: str) -> dg.AssetSelection:
@@ -60,10 +67,14 @@ class Catalog:
         self._assets = list(assets)
         self.by_name: dict[str, AssetInfo] = {}
         for asset in self._assets:
-            for key, metadata in _specs(asset):
+            for key, metadata, partitions_def in _specs(asset):
                 name = asset_name(key)
                 self.by_name[name] = AssetInfo(
-                    name, key, declared_params(name, metadata), declared_config(name, metadata)
+                    name,
+                    key,
+                    declared_params(name, metadata),
+                    declared_config(name, metadata),
+                    partitions_def,
                 )
 
     @cached_property

@@ -10,6 +10,8 @@ import re
 import unicodedata
 
 OPS_PREFIX = "__nexus_ops__"
+RESOURCE_KEY = "params"
+"""The resource key every spec job binds :class:`~nexus_dagster.NexusParams` to."""
 PARAM_NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 
 

@@ -8,12 +8,21 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 
 import dagster as dg
+from pydantic import PrivateAttr
 
 from nexus_dagster.declarations import declared_config, declared_params
-from nexus_dagster.errors import NexusParamError
+from nexus_dagster.errors import NexusConfigError, NexusParamError
 from nexus_dagster.naming import ops_key, prefixed
 from nexus_dagster.param_types import ParamType
-from nexus_dagster.rules import PER_ASSET, Resolved, resolve
+from nexus_dagster.partitioned import partition_fields
+from nexus_dagster.rules import (
+    PER_ASSET,
+    JobField,
+    Resolved,
+    resolve,
+    run_config_from_values,
+    to_resource_config,
+)
 from nexus_dagster.templates import render
 
 AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
@@ -21,6 +30,8 @@ DIGEST_TAG = "nexus/params_digest"
 """Run tag: digest of the job's fields when the run was launched (see ``_check_unchanged``)."""
 METADATA_KEY = "nexus/params"
 """Materialization metadata: each resolved value, its source and the field that supplied it."""
+PARTITION_METADATA_KEY = "nexus/partition"
+"""Materialization metadata of a partitioned spec job's asset: the run's partition key."""
 
 
 class NexusParams(dg.ConfigurableResource):
@@ -28,7 +39,9 @@ class NexusParams(dg.ConfigurableResource):
 
     ``config`` holds each shared value under its simple name and each per-asset value under
     ``__nexus_ops__{asset op name}__{param}``; a job built from a spec fills it from the flat run
-    config the launchpad shows. Inside an asset, ask for that asset's values:
+    config the launchpad shows. A partitioned spec job (contract §10) gives ``values`` instead,
+    under the flat names; they are checked, and laid over the spec's, when the run starts.
+    Inside an asset, ask for that asset's values:
 
     Example::
 
@@ -41,6 +54,11 @@ class NexusParams(dg.ConfigurableResource):
     config: dict[str, Any] = {}
     from_spec: list[str] = []
     """Keys of ``config`` whose value is the spec's own default (recorded as source ``default``)."""
+    values: dict[str, Any] = {}
+    """A partitioned spec job's values, by flat name (``target_bucket``, ``asset.param``)."""
+    partitioned_fields: ClassVar[Mapping[str, Sequence[JobField]]] = {}
+    """The fields of each partitioned spec job, by job name (set by :meth:`bound_to`)."""
+    _effective: tuple[dict[str, Any], frozenset[str]] | None = PrivateAttr(default=None)
     jobs_by_asset: ClassVar[Mapping[str, Sequence[str]]] = {}
     """The spec jobs that select each asset, named when a value is missing outside them.
 
@@ -51,16 +69,38 @@ class NexusParams(dg.ConfigurableResource):
     """
 
     @classmethod
-    def bound_to(cls, jobs_by_asset: Mapping[str, Sequence[str]]) -> NexusParams:
-        """The resource, naming for each asset the spec jobs that select it.
+    def bound_to(
+        cls,
+        jobs_by_asset: Mapping[str, Sequence[str]],
+        partitioned_fields: Mapping[str, Sequence[JobField]] | None = None,
+    ) -> NexusParams:
+        """The resource, naming for each asset the spec jobs that select it, and knowing the
+        fields of each partitioned spec job.
 
         Example::
 
             NexusParams.bound_to({"report": ["daily_report_job"]})
         """
-        bound = type(cls.__name__, (cls,), {"jobs_by_asset": jobs_by_asset})
+        attributes = {"jobs_by_asset": jobs_by_asset, "partitioned_fields": partitioned_fields or {}}
+        bound = type(cls.__name__, (cls,), attributes)
         bound.__module__, bound.__qualname__ = cls.__module__, cls.__qualname__
         return bound()
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """Check a partitioned spec job's values when the run starts, before any asset's code."""
+        run = context.dagster_run
+        if run is not None and run.job_name in self.partitioned_fields:
+            self._run_values(run.job_name)
+
+    def _run_values(self, job_name: str) -> tuple[dict[str, Any], frozenset[str]]:
+        # The resolved `config` and the keys holding the spec's own values, for this run.
+        if self._effective is None:
+            fields = self.partitioned_fields.get(job_name)
+            if fields is None:
+                self._effective = (self.config, frozenset(self.from_spec))
+            else:
+                self._effective = _partitioned_values(job_name, fields, self.values, self.config)
+        return self._effective
 
     def for_asset(
         self, context: AssetContext, asset_key: str | dg.AssetKey | None = None
@@ -74,24 +114,34 @@ class NexusParams(dg.ConfigurableResource):
         key, metadata = _asset_of(context, asset_key)
         name = key.to_user_string()
         declared = declared_params(name, metadata)
-        resolved = self._resolved(context, name, declared)
-        _record_metadata(context, key, declared, resolved, set(self.from_spec))
+        config, from_spec = self._run_values(context.job_name)
+        resolved = self._resolved(context, name, declared, config)
+        _record_metadata(context, key, declared, resolved, from_spec)
         return MappingProxyType({param: r.value for param, r in resolved.items()})
 
     def render(self, context: AssetContext, asset_key: str | dg.AssetKey | None = None) -> Any:
-        """The asset's ``nexus/config`` with every ``{{params.NAME}}`` placeholder filled.
+        """The asset's ``nexus/config`` with every ``{{params.NAME}}`` placeholder filled, and
+        ``{{partition.key}}`` / ``{{partition.start}}`` / ``{{partition.end}}`` from the run's
+        partition.
 
         A placeholder that is the whole string yields the typed value; otherwise the value is
         inserted as text. ``None`` when the asset has no ``nexus/config``.
         """
         key, metadata = _asset_of(context, asset_key)
         values = self.for_asset(context, key)
-        return render(declared_config(key.to_user_string(), metadata), values)
+        partition = None
+        if context.has_partition_key:
+            partition = partition_fields(context.assets_def.partitions_def, context.partition_key)
+        return render(declared_config(key.to_user_string(), metadata), values, partition)
 
     def _resolved(
-        self, context: AssetContext, asset: str, declared: Mapping[str, ParamType]
+        self,
+        context: AssetContext,
+        asset: str,
+        declared: Mapping[str, ParamType],
+        config: Mapping[str, Any],
     ) -> dict[str, Resolved]:
-        resolved, missing = resolve(asset, declared, self.config)
+        resolved, missing = resolve(asset, declared, config)
         if missing:
             param = missing[0]
             own = prefixed(asset, param)
@@ -116,6 +166,35 @@ class NexusParams(dg.ConfigurableResource):
                 value = _read_secret(asset, param, ptype, item.value)
                 resolved[param] = Resolved(value, item.source, item.field)
         return resolved
+
+
+def _partitioned_values(
+    job_name: str, fields: Sequence[JobField], values: Mapping[str, Any], config: Mapping[str, Any]
+) -> tuple[dict[str, Any], frozenset[str]]:
+    if config:
+        raise NexusConfigError(
+            job_name,
+            "`resources.params.config.config` is the plugin's own: give the values under "
+            "`resources.params.config.values`, by their flat names",
+            ["resources.params.config.config"],
+        )
+    by_name = {f.name: f for f in fields}
+    flat = {f.name: f.default for f in fields if f.has_default}
+    flat.update(values)
+    problems = run_config_from_values(fields, values)[1]
+    if problems:
+        raise NexusConfigError(
+            job_name,
+            "the run's `resources.params.config.values` "
+            + "; ".join(message for _, message in problems),
+            [name for name, _ in problems],
+        )
+    from_spec = frozenset(
+        by_name[name].key
+        for name, value in flat.items()
+        if by_name[name].has_default and value == by_name[name].default
+    )
+    return to_resource_config(fields, flat), from_spec
 
 
 def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:
@@ -160,7 +239,7 @@ def _record_metadata(
     key: dg.AssetKey,
     declared: Mapping[str, ParamType],
     resolved: Mapping[str, Resolved],
-    from_spec: set[str],
+    from_spec: frozenset[str],
 ) -> None:
     # The materialization answers "which parameters produced this?" in the asset's UI page.
     table = {}
@@ -171,8 +250,11 @@ def _record_metadata(
             "source": "default" if own_key in from_spec else item.source,
             "field": item.field,
         }
+    metadata: dict[str, Any] = {METADATA_KEY: dg.MetadataValue.json(table)}
+    if context.has_partition_key:
+        metadata[PARTITION_METADATA_KEY] = context.partition_key
     output = context.assets_def.get_output_name_for_asset_key(key)
-    context.add_output_metadata({METADATA_KEY: dg.MetadataValue.json(table)}, output_name=output)
+    context.add_output_metadata(metadata, output_name=output)
 
 
 def _asset_of(

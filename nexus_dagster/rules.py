@@ -23,6 +23,8 @@ KeyPath = tuple[str | int, ...]
 
 SHARED: Final = "shared"
 PER_ASSET: Final = "per-asset"
+SECTIONS: Final = ("ops", "resources", "execution", "loggers")
+"""Dagster's own run config sections, which a spec job's flat run config passes through."""
 
 
 class _Missing:
@@ -217,6 +219,8 @@ def derive_fields(
     for name, text in params_schema.items():
         key: KeyPath = ("params_schema", name)
         asset, param = split_name(name)
+        if name in SECTIONS:
+            continue
         if asset is not None and not d.asset_ok(asset, key):
             continue
         if not d.param_ok(asset, param, key):
@@ -228,10 +232,20 @@ def derive_fields(
         if d.secret_ok(ptype, owners, param, key):
             schema_types[name] = ptype
 
+    for where, names in (("params_schema", params_schema), ("parameter_values", parameter_values)):
+        for name in names:
+            if name in SECTIONS:
+                d.problem(
+                    (where, name),
+                    f"`{name}` is Dagster's own run config section and cannot be a shared "
+                    f"parameter name; rename the parameter, or name it per asset (`<asset>.{name}`)",
+                )
     shared_values: dict[str, Any] = {}
     for name, value in parameter_values.items():
         key = ("parameter_values", name)
         asset, param = split_name(name)
+        if name in SECTIONS:
+            continue
         if asset is not None:
             d.problem(
                 key,
@@ -361,6 +375,49 @@ def run_config_from_values(
         if f.required and f.name not in config:
             problems.append((f.name, f"required field `{f.name}` has no value"))
     return config, problems
+
+
+def split_sections(flat: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split a flat run config into the job's values and Dagster's own sections (contract §11).
+
+    >>> split_sections({"a.n": 1, "ops": {"loader": {"config": {"limit": 3}}}})
+    ({'a.n': 1}, {'ops': {'loader': {'config': {'limit': 3}}}})
+    """
+    values = {k: v for k, v in flat.items() if k not in SECTIONS}
+    sections = {k: v for k, v in flat.items() if k in SECTIONS}
+    return values, sections
+
+
+def section_problems(run_config: Mapping[str, Any]) -> list[tuple[KeyPath, str]]:
+    """What is wrong with a ``run_config:`` of Dagster's own sections, by key path.
+
+    Only the form is checked here (known sections, mappings, no ``resources.params``); Dagster
+    checks what is inside them against the job.
+
+    >>> [key for key, _ in section_problems({"resources": {"params": {}}, "opz": {}})]
+    [('resources', 'params'), ('opz',)]
+    """
+    problems: list[tuple[KeyPath, str]] = []
+    for name, value in run_config.items():
+        if name not in SECTIONS:
+            problems.append(
+                (
+                    (name,),
+                    f"unknown run config section `{name}`{suggest(name, SECTIONS) or '.'} "
+                    f"Sections: {', '.join(SECTIONS)}",
+                )
+            )
+        elif not isinstance(value, Mapping):
+            problems.append(((name,), f"`{name}` must be a mapping, as in Dagster's run config"))
+        elif name == "resources" and "params" in value:
+            problems.append(
+                (
+                    ("resources", "params"),
+                    "`resources.params` is the plugin's own: give parameter values under their "
+                    "flat names (`parameter_values:`)",
+                )
+            )
+    return problems
 
 
 def to_resource_config(fields: Iterable[JobField], flat: Mapping[str, Any]) -> dict[str, Any]:

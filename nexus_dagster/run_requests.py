@@ -9,28 +9,32 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from nexus_dagster.errors import NexusConfigError
-from nexus_dagster.factory import JOB_FIELDS, checked_run_config
+from nexus_dagster.jobs import SPEC_JOBS, SpecJob, spec_run_config
+from nexus_dagster.rules import split_sections
 
 JobRef: TypeAlias = str | dg.JobDefinition | UnresolvedAssetJobDefinition
 
 
-def _job_name(job: JobRef) -> str:
+def _spec_job(job: JobRef) -> SpecJob:
     name = job if isinstance(job, str) else job.name
-    if name not in JOB_FIELDS:
-        known = ", ".join(sorted(JOB_FIELDS)) or "none yet"
+    if name not in SPEC_JOBS:
+        known = ", ".join(sorted(SPEC_JOBS)) or "none yet"
         raise NexusConfigError(
             name,
             f"not a job built from a spec in this code location (known: {known}); "
             "call build_definitions first",
         )
-    return name
+    return SPEC_JOBS[name]
 
 
 def nexus_run_config(job: JobRef, values: Mapping[str, Any]) -> dict[str, Any]:
-    """The full flat run config of ``job`` for ``values`` (simple and prefixed names).
+    """The full run config of ``job`` for ``values`` (simple and prefixed names).
 
     Spec values are included, so the run's stored config shows every value it used. Unknown
-    names, wrong types and required fields left empty raise :class:`NexusConfigError`.
+    names, wrong types and required fields left empty raise :class:`NexusConfigError`. For an
+    unpartitioned job it is the flat form; for a partitioned job (contract §10) the values go
+    under ``resources.params.config.values``. Dagster's own sections (``ops``, ``resources``,
+    ``execution``, ``loggers``) in ``values`` are passed through.
 
     Example::
 
@@ -39,14 +43,15 @@ def nexus_run_config(job: JobRef, values: Mapping[str, Any]) -> dict[str, Any]:
             return dg.RunRequest(run_config=nexus_run_config(
                 "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-hourly"}))
     """
-    name = _job_name(job)
-    return checked_run_config(name, JOB_FIELDS[name], values)
+    flat, sections = split_sections(values)
+    return spec_run_config(_spec_job(job), flat, sections)
 
 
 def nexus_run_request(
     job: JobRef, values: Mapping[str, Any], **run_request_kwargs: Any
 ) -> dg.RunRequest:
-    """A ``dg.RunRequest`` for ``job`` with :func:`nexus_run_config` of ``values``.
+    """A ``dg.RunRequest`` for ``job`` with :func:`nexus_run_config` of ``values``; for a
+    partitioned job pass ``partition_key=``.
 
     Example::
 
@@ -55,8 +60,19 @@ def nexus_run_request(
             for path in new_files():
                 yield nexus_run_request(
                     "sales_job", {"sales_ingestion_asset.source_bucket": path}, run_key=path)
+
+            yield nexus_run_request("daily_sales_job", {}, partition_key="2026-11-05")
     """
-    name = _job_name(job)
+    spec_job = _spec_job(job)
+    partitioned = spec_job.partitions_def is not None
+    if partitioned and run_request_kwargs.get("partition_key") is None:
+        raise NexusConfigError(
+            spec_job.name, "the job is partitioned; pass `partition_key=` for the run's partition"
+        )
+    if not partitioned and run_request_kwargs.get("partition_key") is not None:
+        raise NexusConfigError(spec_job.name, "the job is not partitioned; drop `partition_key=`")
     return dg.RunRequest(
-        run_config=nexus_run_config(name, values), job_name=name, **run_request_kwargs
+        run_config=nexus_run_config(spec_job.name, values),
+        job_name=spec_job.name,
+        **run_request_kwargs,
     )

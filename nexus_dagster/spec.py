@@ -21,8 +21,26 @@ from nexus_dagster.catalog import AssetLike, Catalog
 from nexus_dagster.errors import NexusSelectionError, NexusSpecError, SpecProblem
 from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import TypeStringError, parse_type
-from nexus_dagster.rules import JobField, derive_fields, run_config_from_values, suggest
-from nexus_dagster.templates import SENSOR_FIELDS, render_sensor, sensor_placeholders
+from nexus_dagster.partitioned import (
+    describe,
+    is_time_window,
+    key_problem,
+    placeholder_problems,
+    selection_partitions,
+)
+from nexus_dagster.rules import (
+    JobField,
+    derive_fields,
+    run_config_from_values,
+    section_problems,
+    suggest,
+)
+from nexus_dagster.templates import (
+    SENSOR_FIELDS,
+    partition_placeholders,
+    render_sensor,
+    sensor_placeholders,
+)
 from nexus_dagster.yaml_source import MAX_FILE_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for job and schedule names
@@ -48,6 +66,8 @@ class ScheduleModel(_Model):
     cron: str
     timezone: str = "UTC"
     parameter_values: dict[str, Any] = {}
+    partition_key: str | None = None
+    run_config: dict[str, Any] = {}
     default_status: Literal["RUNNING", "STOPPED"] = "STOPPED"
 
 
@@ -60,6 +80,8 @@ class SensorModel(_Model):
     directory: str
     pattern: str = "*"
     parameter_values: dict[str, Any] = {}
+    partition_key: str | None = None
+    run_config: dict[str, Any] = {}
     minimum_interval_seconds: int = 30
     default_status: Literal["RUNNING", "STOPPED"] = "STOPPED"
 
@@ -80,13 +102,17 @@ class JobSpecModel(_Model):
 
 @dataclass(frozen=True)
 class ScheduleSpec:
-    """A schedule of a job, with the full flat run config each tick launches."""
+    """A schedule of a job: the full flat values each tick launches (``run_config``), Dagster's
+    own sections added to each run, and for a partitioned job the partition it names (``None``:
+    the latest complete time window)."""
 
     name: str
     cron: str
     timezone: str
     default_status: str
     run_config: Mapping[str, Any]
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    partition_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,12 +126,15 @@ class SensorSpec:
     parameter_values: Mapping[str, Any]
     minimum_interval_seconds: int
     default_status: str
+    sections: Mapping[str, Any] = field(default_factory=dict)
+    partition_key: str | None = None
+    """A template over the sensor fields (``{{sensor.stem}}``), for a partitioned job."""
 
 
 @dataclass
 class JobSpec:
-    """One loaded spec file. ``selected``, ``fields`` and ``schedules`` are filled only when
-    the specs were loaded with the code location's assets."""
+    """One loaded spec file. ``selected``, ``fields``, ``partitions_def`` and ``schedules`` are
+    filled only when the specs were loaded with the code location's assets."""
 
     path: Path
     name: str
@@ -113,6 +142,8 @@ class JobSpec:
     document: YamlDocument
     selected: tuple[str, ...] = ()
     fields: tuple[JobField, ...] = ()
+    partitions_def: Any = None
+    """The selected assets' ``dg.PartitionsDefinition``, or ``None`` for an unpartitioned job."""
     schedules: tuple[ScheduleSpec, ...] = ()
     sensors: tuple[SensorSpec, ...] = ()
     problems: list[SpecProblem] = field(default_factory=list)
@@ -375,15 +406,24 @@ def _check_alone(spec: JobSpec) -> None:
             spec.problem([*at, "name"], "not a valid sensor name: use letters, digits, `_`")
         if sensor.minimum_interval_seconds < 1:
             spec.problem([*at, "minimum_interval_seconds"], "must be at least 1")
-        for name, value in sensor.parameter_values.items():
+        templates = [(["parameter_values", n], v) for n, v in sensor.parameter_values.items()]
+        if sensor.partition_key is not None:
+            templates.append((["partition_key"], sensor.partition_key))
+        for key, value in templates:
             for used in sensor_placeholders(value):
                 if used not in SENSOR_FIELDS:
                     spec.problem(
-                        [*at, "parameter_values", name],
+                        [*at, *key],
                         f"unknown placeholder `{{{{sensor.{used}}}}}`"
-                        f"{suggest(used, SENSOR_FIELDS) or '.'} "
-                        "A file sensor offers `{{sensor.path}}` and `{{sensor.name}}`",
+                        f"{suggest(used, SENSOR_FIELDS) or '.'} A file sensor offers "
+                        + ", ".join(f"`{{{{sensor.{f}}}}}`" for f in SENSOR_FIELDS),
                     )
+    entries: list[tuple[str, int, Mapping[str, Any]]] = [
+        ("schedules", i, s.run_config) for i, s in enumerate(model.schedules)
+    ] + [("sensors", i, s.run_config) for i, s in enumerate(model.sensors)]
+    for kind, index, run_config in entries:
+        for path, message in section_problems(run_config):
+            spec.problem([kind, index, "run_config", *path], message)
 
 
 def _check_types_alone(spec: JobSpec) -> None:
@@ -453,6 +493,19 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
         if len(selected) != len(model.selection):
             return
     spec.selected = tuple(dict.fromkeys(selected))
+    infos = [catalog.by_name[name] for name in spec.selected]
+    partitions_def, mixed = selection_partitions(infos)
+    if mixed:
+        spec.problem(["selection"], mixed)
+        return
+    spec.partitions_def = partitions_def
+    used = {info.name: partition_placeholders(info.config) for info in infos}
+    for asset, message in placeholder_problems(infos, used):
+        listed = spec.model.selection
+        at: list[Any] = ["selection"]
+        if isinstance(listed, list) and asset in listed:
+            at.append(listed.index(asset))
+        spec.problem(at, message)
     fields, rule_problems = derive_fields(
         {name: catalog.by_name[name].params for name in spec.selected},
         params_schema=model.params_schema,
@@ -467,6 +520,7 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
     spec.fields = tuple(fields)
     schedules = []
     for index, schedule in enumerate(model.schedules):
+        _check_schedule_partition(spec, index, schedule.partition_key)
         run_config, config_problems = run_config_from_values(fields, schedule.parameter_values)
         for name, message in config_problems:
             in_values = name in schedule.parameter_values
@@ -480,11 +534,14 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
                 timezone=schedule.timezone,
                 default_status=schedule.default_status,
                 run_config=run_config,
+                sections=schedule.run_config,
+                partition_key=schedule.partition_key,
             )
         )
     spec.schedules = tuple(schedules)
     sensors = []
     for index, sensor in enumerate(model.sensors):
+        _check_sensor_partition(spec, index, sensor.partition_key)
         # Placeholders become sample text, so a `{{sensor.path}}` in an int field is refused now.
         sample = render_sensor(
             sensor.parameter_values,
@@ -506,6 +563,53 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
                 parameter_values=sensor.parameter_values,
                 minimum_interval_seconds=sensor.minimum_interval_seconds,
                 default_status=sensor.default_status,
+                sections=sensor.run_config,
+                partition_key=sensor.partition_key,
             )
         )
     spec.sensors = tuple(sensors)
+
+
+def _check_schedule_partition(spec: JobSpec, index: int, key: str | None) -> None:
+    at = ["schedules", index]
+    partitions_def = spec.partitions_def
+    if partitions_def is None:
+        if key is not None:
+            spec.problem(
+                [*at, "partition_key"],
+                "this job is not partitioned (none of its assets has a `partitions_def`); "
+                "remove `partition_key`",
+            )
+        return
+    if key is None:
+        if not is_time_window(partitions_def):
+            spec.problem(
+                at,
+                f"this job is partitioned by {describe(partitions_def)}, which has no time "
+                "window a tick could choose from; name the partition with `partition_key:`",
+            )
+        return
+    reason = key_problem(partitions_def, key)
+    if reason:
+        spec.problem([*at, "partition_key"], reason)
+
+
+def _check_sensor_partition(spec: JobSpec, index: int, key: str | None) -> None:
+    at = ["sensors", index]
+    partitions_def = spec.partitions_def
+    if partitions_def is None and key is not None:
+        spec.problem(
+            [*at, "partition_key"],
+            "this job is not partitioned (none of its assets has a `partitions_def`); "
+            "remove `partition_key`",
+        )
+    elif partitions_def is not None and key is None:
+        spec.problem(
+            at,
+            f"this job is partitioned by {describe(partitions_def)}: say which partition each "
+            "file is with `partition_key:`, e.g. `partition_key: \"{{sensor.stem}}\"`",
+        )
+    elif partitions_def is not None and key is not None and not sensor_placeholders(key):
+        reason = key_problem(partitions_def, key)
+        if reason:
+            spec.problem([*at, "partition_key"], reason)

@@ -1,4 +1,5 @@
-"""``{{params.NAME}}`` placeholders in an asset's ``nexus/config``.
+"""``{{params.NAME}}`` and ``{{partition.*}}`` placeholders in an asset's ``nexus/config``, and
+``{{sensor.*}}`` placeholders in a file sensor's values.
 
 Plain substitution in one pass: nothing is evaluated, and a substituted value is never scanned
 again, so a value that itself holds ``{{...}}`` stays as it is. Pure: no Dagster, no YAML.
@@ -12,9 +13,16 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 PLACEHOLDER_RE = re.compile(r"\{\{\s*params\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+PARTITION_RE = re.compile(r"\{\{\s*partition\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+_CONFIG_RE = re.compile(r"\{\{\s*(params|partition)\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 SENSOR_RE = re.compile(r"\{\{\s*sensor\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-SENSOR_FIELDS = ("path", "name")
-"""What a file sensor's ``parameter_values`` may use: ``{{sensor.path}}``, ``{{sensor.name}}``."""
+SENSOR_FIELDS = ("path", "name", "stem")
+"""What a file sensor's ``parameter_values`` and ``partition_key`` may use: ``{{sensor.path}}``,
+``{{sensor.name}}`` and ``{{sensor.stem}}`` (the name without its last suffix)."""
+PARTITION_FIELDS = ("key", "start", "end")
+"""What ``nexus/config`` may use in a partitioned asset: the run's partition key, and for a
+time-window partition the window's bounds in ISO 8601."""
+TIME_WINDOW_FIELDS = ("start", "end")
 
 
 def _strings(tree: Any) -> Iterator[str]:
@@ -41,6 +49,19 @@ def placeholders(tree: Any) -> list[str]:
     return list(seen)
 
 
+def partition_placeholders(tree: Any) -> list[str]:
+    """The names used by ``{{partition.NAME}}`` placeholders in ``tree``, in order of appearance.
+
+    >>> partition_placeholders({"path": "{{params.bucket}}/{{ partition.key }}.csv"})
+    ['key']
+    """
+    seen: dict[str, None] = {}
+    for text in _strings(tree):
+        for match in PARTITION_RE.finditer(text):
+            seen.setdefault(match.group(1), None)
+    return list(seen)
+
+
 def as_text(value: Any) -> str:
     """How a value reads when inserted into a longer string (YAML's spelling for scalars).
 
@@ -58,25 +79,32 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def render(tree: Any, values: Mapping[str, Any]) -> Any:
-    """Fill the placeholders of ``tree`` from ``values``.
+def render(
+    tree: Any, values: Mapping[str, Any], partition: Mapping[str, str] | None = None
+) -> Any:
+    """Fill the placeholders of ``tree`` from ``values`` and the run's ``partition``.
 
     A placeholder that is the whole string yields the typed value; otherwise the value is
     inserted as text. An absent value renders as ``None`` (whole string) or as empty text.
+    ``partition`` holds ``key`` (and ``start``/``end`` for a time window) for
+    ``{{partition.*}}``; both kinds are filled in one pass, so nothing is rendered twice.
 
     >>> render({"uri": "s3://{{params.bucket}}/x", "n": "{{ params.n }}"}, {"bucket": "b", "n": 3})
     {'uri': 's3://b/x', 'n': 3}
     >>> render("{{params.a}}", {"a": "{{params.b}}", "b": "never"})
     '{{params.b}}'
+    >>> render("{{params.b}}/{{partition.key}}.csv", {"b": "raw"}, {"key": "2026-11-05"})
+    'raw/2026-11-05.csv'
     """
-    return _map_strings(tree, lambda text: _render_string(text, values))
+    sources = {"params": values, "partition": partition or {}}
+    return _map_strings(tree, lambda text: _render_string(text, sources))
 
 
-def _render_string(text: str, values: Mapping[str, Any]) -> Any:
-    whole = PLACEHOLDER_RE.fullmatch(text.strip()) if text.strip() == text else None
+def _render_string(text: str, sources: Mapping[str, Mapping[str, Any]]) -> Any:
+    whole = _CONFIG_RE.fullmatch(text.strip()) if text.strip() == text else None
     if whole:
-        return values.get(whole.group(1))
-    return PLACEHOLDER_RE.sub(lambda m: as_text(values.get(m.group(1))), text)
+        return sources[whole.group(1)].get(whole.group(2))
+    return _CONFIG_RE.sub(lambda m: as_text(sources[m.group(1)].get(m.group(2))), text)
 
 
 def _map_strings(tree: Any, fn: Callable[[str], Any]) -> Any:
@@ -99,7 +127,7 @@ def sensor_placeholders(tree: Any) -> list[str]:
 
 
 def render_sensor(tree: Any, event: Mapping[str, str], missing: str | None = None) -> Any:
-    """Fill ``{{sensor.path}}`` / ``{{sensor.name}}`` placeholders as text, in one pass.
+    """Fill ``{{sensor.path}}`` / ``{{sensor.name}}`` / ``{{sensor.stem}}`` as text, in one pass.
 
     >>> render_sensor({"key": "in/{{ sensor.name }}"}, {"path": "/d/in/a.csv", "name": "a.csv"})
     {'key': 'in/a.csv'}

@@ -298,7 +298,7 @@ CASES = [
         "unknown-key-in-schedule",
         ORDERS + "schedules:\n  - cron: '0 6 * * *'\n    timezon: UTC\n",
         "schedules[0].timezon: unknown key `timezon`; did you mean `timezone`? Valid keys: name, "
-        "cron, timezone, parameter_values, default_status",
+        "cron, timezone, parameter_values, partition_key, run_config, default_status",
         6,
         5,
     ),

@@ -1,0 +1,134 @@
+"""Schedules and file sensors of spec jobs (contract §3, §10): each run they start carries the
+job's full values, Dagster's own sections from the entry's ``run_config:``, and for a
+partitioned job its partition.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
+
+from nexus_dagster.jobs import SpecJob, spec_run_config
+from nexus_dagster.partitioned import key_problem, latest_complete_key
+from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec
+from nexus_dagster.templates import render_sensor
+
+SENSOR_FILE_TAG = "nexus/sensor_file"
+
+
+def build_schedule(
+    schedule: ScheduleSpec, spec: JobSpec, job: UnresolvedAssetJobDefinition
+) -> dg.ScheduleDefinition:
+    """A schedule of a spec's job, launching its full run config.
+
+    A partitioned job's tick runs the partition the entry names, or for a time-window
+    partitions definition the latest partition whose window has ended by the tick's time (as
+    Dagster's ``build_schedule_from_partitioned_job`` chooses it).
+    """
+    spec_job = SpecJob(spec.name, spec.fields, spec.partitions_def)
+    run_config = spec_run_config(spec_job, schedule.run_config, schedule.sections)
+    common: dict[str, Any] = {
+        "name": schedule.name,
+        "cron_schedule": schedule.cron,
+        "execution_timezone": schedule.timezone,
+        "job": job,
+        "default_status": dg.DefaultScheduleStatus[schedule.default_status],
+    }
+    partitions_def = spec.partitions_def
+    if partitions_def is None:
+        return dg.ScheduleDefinition(run_config=run_config, **common)
+
+    def evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        if schedule.partition_key is not None:
+            return dg.RunRequest(partition_key=schedule.partition_key, run_config=run_config)
+        key = latest_complete_key(partitions_def, context.scheduled_execution_time)
+        if key is None:
+            return dg.SkipReason("no partition of the job's time window has ended yet")
+        # One run per partition, like Dagster's own partitioned schedules.
+        return dg.RunRequest(run_key=key, partition_key=key, run_config=run_config)
+
+    what = schedule.partition_key or "the latest complete time window"
+    return dg.ScheduleDefinition(
+        execution_fn=evaluate, description=f"Runs `{spec.name}` for {what}.", **common
+    )
+
+
+def build_sensor(
+    sensor: SensorSpec, spec: JobSpec, job: UnresolvedAssetJobDefinition
+) -> dg.SensorDefinition:
+    """A file sensor: one run per file matching the pattern, each keyed by path and mtime.
+
+    The cursor keeps the newest modification time seen and the files that had it, so a tick
+    lists only new or rewritten files; the run key (path and mtime) makes Dagster launch a file's
+    run at most once even if a cursor is lost. For a partitioned job the entry's
+    ``partition_key`` template names each file's partition; a dynamic partitions definition
+    gains the partitions its files name.
+    """
+    spec_job = SpecJob(spec.name, spec.fields, spec.partitions_def)
+    partitions_def = spec.partitions_def
+
+    def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
+        if not sensor.directory.is_dir():
+            return dg.SkipReason(f"directory {sensor.directory} does not exist")
+        state = json.loads(context.cursor) if context.cursor else {}
+        last: int = state.get("mtime", 0)
+        last_seen: set[str] = set(state.get("seen", []))
+        newest, seen_at_newest = last, set(last_seen)
+        requests = []
+        new_keys: list[str] = []
+        found = [p for p in sensor.directory.glob(sensor.pattern) if p.is_file()]
+        for mtime, path in sorted((p.stat().st_mtime_ns, p) for p in found):
+            if mtime < last or (mtime == last and str(path) in last_seen):
+                continue
+            if mtime > newest:
+                newest, seen_at_newest = mtime, set()
+            seen_at_newest.add(str(path))
+            event = sensor_event(path)
+            values = render_sensor(sensor.parameter_values, event)
+            run_config = spec_run_config(spec_job, values, sensor.sections)
+            key = None
+            if partitions_def is not None and sensor.partition_key is not None:
+                key = render_sensor(sensor.partition_key, event)
+                reason = key_problem(partitions_def, key)
+                if reason:
+                    context.log.warning(f"skipped {path}: {reason}")
+                    continue
+                if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
+                    new_keys.append(key)
+            requests.append(
+                dg.RunRequest(
+                    run_key=f"{path}:{mtime}",
+                    run_config=run_config,
+                    partition_key=key,
+                    tags={SENSOR_FILE_TAG: str(path)},
+                )
+            )
+        cursor = json.dumps({"mtime": newest, "seen": sorted(seen_at_newest)})
+        dynamic = []
+        if new_keys and isinstance(partitions_def, dg.DynamicPartitionsDefinition):
+            dynamic = [partitions_def.build_add_request(list(dict.fromkeys(new_keys)))]
+        return dg.SensorResult(
+            run_requests=requests, cursor=cursor, dynamic_partitions_requests=dynamic
+        )
+
+    return dg.SensorDefinition(
+        name=sensor.name,
+        evaluation_fn=evaluate,
+        job=job,
+        minimum_interval_seconds=sensor.minimum_interval_seconds,
+        default_status=dg.DefaultSensorStatus[sensor.default_status],
+        description=f"Starts `{spec.name}` for each `{sensor.pattern}` file in {sensor.directory}.",
+    )
+
+
+def sensor_event(path: Path) -> dict[str, str]:
+    """The ``{{sensor.*}}`` fields of a file.
+
+    >>> sensor_event(Path("/in/sales_2026-11-05.csv"))
+    {'path': '/in/sales_2026-11-05.csv', 'name': 'sales_2026-11-05.csv', 'stem': 'sales_2026-11-05'}
+    """
+    return {"path": str(path), "name": path.name, "stem": path.stem}

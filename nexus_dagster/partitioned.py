@@ -1,0 +1,172 @@
+"""Partitioned spec jobs (contract §10): which partitions definition a selection has, what a
+partition key means (``{{partition.*}}``), and the run config that carries a spec's values for
+each partition.
+
+Dagster allows no ``ConfigMapping`` on a partitioned job, so such a job takes its values under
+the flat names of §4 in the ``params`` resource's own config::
+
+    resources: {params: {config: {values: {target_bucket: lake}}}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import dagster as dg
+from dagster._core.definitions.partitions.context import partition_loading_context
+
+from nexus_dagster.catalog import AssetInfo
+from nexus_dagster.naming import RESOURCE_KEY
+from nexus_dagster.templates import PARTITION_FIELDS, TIME_WINDOW_FIELDS
+
+
+def values_run_config(values: Mapping[str, Any], sections: Mapping[str, Any] | None = None) -> dict:
+    """The run config of a partitioned spec job for flat ``values`` and Dagster's own sections.
+
+    >>> values_run_config({"target_bucket": "lake"})
+    {'resources': {'params': {'config': {'values': {'target_bucket': 'lake'}}}}}
+    """
+    sections = dict(sections or {})
+    resources = {**sections.pop("resources", {}), RESOURCE_KEY: {"config": {"values": dict(values)}}}
+    return {**sections, "resources": resources}
+
+
+def selection_partitions(
+    infos: Sequence[AssetInfo],
+) -> tuple[dg.PartitionsDefinition | None, str | None]:
+    """The one partitions definition of the selected assets, or why there is none.
+
+    Unpartitioned assets may stand beside partitioned ones; two different definitions may not
+    (Dagster's own rule for an asset job). The reason names the assets and their definitions.
+    """
+    by_def: dict[dg.PartitionsDefinition, list[str]] = {}
+    for info in infos:
+        if info.partitions_def is not None:
+            by_def.setdefault(info.partitions_def, []).append(info.name)
+    if len(by_def) <= 1:
+        return next(iter(by_def), None), None
+    listed = "; ".join(
+        f"{', '.join(f'`{n}`' for n in names)}: {describe(pd)}" for pd, names in by_def.items()
+    )
+    return None, (
+        "the selected assets are partitioned differently, and one job runs one partitions "
+        f"definition ({listed}); split them into one spec per partitions definition"
+    )
+
+
+def describe(partitions_def: dg.PartitionsDefinition) -> str:
+    """A partitions definition in words, as Dagster prints it, on one line.
+
+    >>> describe(dg.StaticPartitionsDefinition(["eu", "us"]))
+    "static partitions 'eu', 'us'"
+    """
+    text = " ".join(str(partitions_def).split())
+    if isinstance(partitions_def, dg.StaticPartitionsDefinition):
+        return f"static partitions {text}"
+    return text.rstrip(".")
+
+
+def is_time_window(partitions_def: dg.PartitionsDefinition | None) -> bool:
+    """``True`` for a time-window partitions definition (daily, hourly, cron-based...)."""
+    return isinstance(partitions_def, dg.TimeWindowPartitionsDefinition)
+
+
+def partition_fields(partitions_def: dg.PartitionsDefinition | None, key: str) -> dict[str, str]:
+    """What ``{{partition.*}}`` holds for ``key``: the key, and a time window's bounds.
+
+    >>> partition_fields(dg.DailyPartitionsDefinition(start_date="2026-11-01"), "2026-11-05")
+    {'key': '2026-11-05', 'start': '2026-11-05T00:00:00+00:00', 'end': '2026-11-06T00:00:00+00:00'}
+    """
+    fields = {"key": key}
+    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        window = partitions_def.time_window_for_partition_key(key)
+        fields["start"], fields["end"] = window.start.isoformat(), window.end.isoformat()
+    return fields
+
+
+def key_problem(partitions_def: dg.PartitionsDefinition, key: str) -> str | None:
+    """Why ``key`` is not a partition of ``partitions_def``, where that can be known now.
+
+    Static keys are known; a time-window key must parse and not precede the start; a dynamic
+    definition's keys are known only to the instance, so any key passes here.
+
+    >>> key_problem(dg.StaticPartitionsDefinition(["eu", "us"]), "uk")
+    "`uk` is not a partition key of static partitions 'eu', 'us'"
+    """
+    if _known_key(partitions_def, key):
+        return None
+    return f"`{key}` is not a partition key of {describe(partitions_def)}"
+
+
+def _known_key(partitions_def: dg.PartitionsDefinition, key: str) -> bool:
+    if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
+        return True
+    if isinstance(partitions_def, dg.StaticPartitionsDefinition):
+        return key in partitions_def.get_partition_keys()
+    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+        try:
+            window = partitions_def.time_window_for_partition_key(key)
+        except Exception:  # Dagster raises ValueError or its own errors for an unparsable key
+            return False
+        return window.start >= partitions_def.start and (
+            partitions_def.get_partition_key_for_timestamp(window.start.timestamp()) == key
+        )
+    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
+        parts = key.split("|")
+        dimensions = partitions_def.partitions_defs
+        return len(parts) == len(dimensions) and all(
+            _known_key(d.partitions_def, part) for d, part in zip(dimensions, parts, strict=True)
+        )
+    return True
+
+
+def latest_complete_key(
+    partitions_def: dg.TimeWindowPartitionsDefinition, at: datetime | None
+) -> str | None:
+    """The latest partition whose window has ended by ``at``, as Dagster's partitioned
+    schedules choose it (``build_schedule_from_partitioned_job``)."""
+    with partition_loading_context(effective_dt=at):
+        return partitions_def.get_last_partition_key()
+
+
+def placeholder_problems(
+    infos: Sequence[AssetInfo], used: Mapping[str, Collection[str]]
+) -> list[tuple[str, str]]:
+    """``(asset, message)`` for each asset whose ``{{partition.*}}`` placeholders its own
+    partitions cannot fill; ``used`` maps an asset to the names its ``nexus/config`` uses."""
+    problems = []
+    for info in infos:
+        names = list(used.get(info.name, ()))
+        if not names:
+            continue
+        shown = ", ".join(f"`{{{{partition.{n}}}}}`" for n in names)
+        unknown = [n for n in names if n not in PARTITION_FIELDS]
+        if unknown:
+            problems.append(
+                (
+                    info.name,
+                    f"asset `{info.name}` uses unknown placeholder(s) {shown} in `nexus/config`; "
+                    "a partition offers `{{partition.key}}`, `{{partition.start}}`, "
+                    "`{{partition.end}}`",
+                )
+            )
+        elif info.partitions_def is None:
+            problems.append(
+                (
+                    info.name,
+                    f"asset `{info.name}` uses {shown} in `nexus/config` but is not partitioned; "
+                    "give it a `partitions_def` or remove the placeholder",
+                )
+            )
+        elif set(TIME_WINDOW_FIELDS) & set(names) and not is_time_window(info.partitions_def):
+            problems.append(
+                (
+                    info.name,
+                    f"asset `{info.name}` uses {shown} in `nexus/config`, but its partitions "
+                    f"({describe(info.partitions_def)}) have no time window; use "
+                    "`{{partition.key}}`",
+                )
+            )
+    return problems
