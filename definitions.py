@@ -1,9 +1,11 @@
-"""Example code location: three assets that do real work on local CSV files, and the jobs of
+"""Example code location: assets that do real work on local CSV files, and the jobs of
 ``job_specs/``.
 
 Buckets are folders under ``data/`` (or under ``$NEXUS_EXAMPLE_DATA``): the ingestion assets
 read every CSV in their ``source_bucket`` and write one combined CSV into ``target_bucket``;
-``report`` summarises both into a Markdown file there.
+``report`` summarises both into a Markdown file there. ``sales_sample`` takes Dagster's own op
+config (a ``dg.Config``) beside its parameters. ``daily_orders`` and ``daily_summary`` are
+partitioned by day: each partition reads ``<source_bucket>/<date>.csv``.
 """
 
 import csv
@@ -105,7 +107,78 @@ def _read_csv(relative: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
+class SampleConfig(dg.Config):
+    """Dagster's own op config: how many rows the sample keeps."""
+
+    limit: int = 3
+
+
+@nexus_asset(
+    params={"target_bucket": "string!"},
+    deps=[sales_ingestion_asset],
+    group_name="sampling",
+)
+def sales_sample(
+    context: dg.AssetExecutionContext, config: SampleConfig, params: NexusParams
+) -> dg.MaterializeResult:
+    """The first `limit` rows (op config) of `target_bucket/sales.csv` (a parameter)."""
+    bucket = params.for_asset(context)["target_bucket"]
+    rows = _read_csv(f"{bucket}/sales.csv")[: config.limit]
+    target = _write_rows(bucket, "sales_sample.csv", rows)
+    return dg.MaterializeResult(metadata={"rows": len(rows), "path": str(target)})
+
+
+daily = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+
+
+@nexus_asset(
+    params={"source_bucket": "string!", "target_bucket": "string!"},
+    config={
+        "input": "{{ params.source_bucket }}/{{ partition.key }}.csv",
+        "output": "{{ params.target_bucket }}/orders/{{ partition.key }}.csv",
+    },
+    partitions_def=daily,
+    group_name="daily",
+)
+def daily_orders(context: dg.AssetExecutionContext, params: NexusParams) -> dg.MaterializeResult:
+    """One day's orders: `<source_bucket>/<date>.csv` copied into `target_bucket/orders/`."""
+    settings = params.render(context)
+    rows = _read_csv(settings["input"])
+    target = _write_rows(str(Path(settings["output"]).parent), Path(settings["output"]).name, rows)
+    return dg.MaterializeResult(metadata={"rows": len(rows), "path": str(target)})
+
+
+@nexus_asset(
+    params={"min_amount": "float"},
+    config={
+        "input": "{{ params.target_bucket }}/orders/{{ partition.key }}.csv",
+        "min_amount": "{{ params.min_amount }}",
+        "title": "Orders from {{ partition.start }} to {{ partition.end }}",
+    },
+    partitions_def=daily,
+    deps=[daily_orders],
+    group_name="daily",
+)
+def daily_summary(context: dg.AssetExecutionContext, params: NexusParams) -> dg.MaterializeResult:
+    """One day's revenue from orders at or above `min_amount`, as Markdown."""
+    settings = params.render(context)
+    min_amount = settings["min_amount"] or 0.0
+    orders = [r for r in _read_csv(settings["input"]) if float(r["amount"]) >= min_amount]
+    revenue = sum(float(r["amount"]) for r in orders)
+    text = f"# {settings['title']}\n\n- orders: {len(orders)}\n- revenue: {revenue:.2f}\n"
+    target = data_root() / Path(settings["input"]).with_suffix(".md")
+    target.write_text(text)
+    return dg.MaterializeResult(metadata={"revenue": revenue, "report": dg.MetadataValue.md(text)})
+
+
 defs = build_definitions(
     "job_specs",
-    assets=[sales_ingestion_asset, marketing_ingestion_asset, report],
+    assets=[
+        sales_ingestion_asset,
+        marketing_ingestion_asset,
+        report,
+        sales_sample,
+        daily_orders,
+        daily_summary,
+    ],
 )

@@ -185,7 +185,7 @@ def _partitioned_values(
     if problems:
         raise NexusConfigError(
             job_name,
-            "the run's `resources.params.config.values` "
+            "in `resources.params.config.values`: "
             + "; ".join(message for _, message in problems),
             [name for name, _ in problems],
         )
