@@ -38,9 +38,10 @@ from nexus_dagster.authoring import (
 from nexus_dagster.catalog import Catalog
 from nexus_dagster.errors import NexusEditError, NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.location import Location, LocationError, find_target, load_location
+from nexus_dagster.partitioned import describe, key_problem, partition_fields, values_run_config
 from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
 from nexus_dagster.spec import JobSpec, JobSpecModel, load_job_specs, spec_files
-from nexus_dagster.templates import render
+from nexus_dagster.templates import PARTITION_FIELDS, render
 
 PROG = "nexus-dagster"
 OK, PROBLEMS, CANNOT_RUN = 0, 1, 2
@@ -192,7 +193,12 @@ def cmd_validate(args: argparse.Namespace) -> int:
         and loaded_dir.resolve() == specs_dir.resolve()
     ):
         # Importing the location ran build_definitions, which checked every spec against the
-        # assets already; checking again would double the command's own work.
+        # assets already; checking again would double the command's own work. What is left is
+        # what Dagster itself checks when it loads the location, so the two never disagree.
+        refused = location.dagster_load_error()
+        if refused:
+            _out(f"{location.target.label}: Dagster refuses to load the code location: {refused}")
+            return PROBLEMS
         _out(f"ok: {len(spec_files(specs_dir))} job spec(s) in {_rel(specs_dir)}")
         return OK
     if location.assets is not None:
@@ -256,6 +262,11 @@ def cmd_params(args: argparse.Namespace) -> int:
     if args.json:
         _out(json.dumps(field_rows(spec.fields), indent=2))
         return OK
+    if spec.partitions_def is not None:
+        _out(
+            f"job `{spec.name}` is partitioned by {describe(spec.partitions_def)}; a run takes "
+            "these values under resources.params.config.values"
+        )
     if not spec.fields:
         _out(f"job `{spec.name}` has no parameters")
         return OK
@@ -286,13 +297,17 @@ def _assignments(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
 
 
 def render_job(
-    spec: JobSpec, catalog: Catalog, values: Mapping[str, Any]
+    spec: JobSpec,
+    catalog: Catalog,
+    values: Mapping[str, Any],
+    partition: Mapping[str, str] | None = None,
 ) -> tuple[list[str], dict[str, Any], list[str]]:
     """What ``render`` prints: the lines per asset, the flat run config, and the problems.
 
     Pure over the loaded spec: the values each asset resolves follow the run-time rules
     (``run_config_from_values``, ``to_resource_config``, ``resolve``), and its
-    ``nexus/config`` is filled with ``templates.render``. Secrets are never resolved.
+    ``nexus/config`` is filled with ``templates.render`` (``partition`` fills
+    ``{{partition.*}}``). Secrets are never resolved.
     """
     flat, problems = run_config_from_values(spec.fields, values)
     resource_config = to_resource_config(spec.fields, flat)
@@ -321,7 +336,8 @@ def render_job(
         lines.extend(_table(rows, indent="  "))
         if info.config is not None:
             lines.append("  nexus/config:")
-            text = yaml.safe_dump(render(info.config, shown), sort_keys=False, allow_unicode=True)
+            filled = render(info.config, shown, partition)
+            text = yaml.safe_dump(filled, sort_keys=False, allow_unicode=True)
             lines.extend("    " + line for line in text.splitlines())
     messages = [
         f"{message}; give it with --set {name}=VALUE" if name not in flat else message
@@ -335,18 +351,38 @@ def cmd_render(args: argparse.Namespace) -> int:
     location, specs_dir, specs = _loaded(args)
     spec = _job(specs, specs_dir, args.job)
     values = _assignments(args.set)
-    lines, flat, problems = render_job(spec, Catalog(_assets(location)), values)
+    partition = _partition(spec, args.partition)
+    lines, flat, problems = render_job(spec, Catalog(_assets(location)), values, partition)
+    if spec.partitions_def is not None:
+        lines.insert(0, f"partition: {args.partition or '(none given: --partition KEY)'}")
     for line in lines:
         _out(line)
     _out()
-    _out("run config:" if flat else "run config: {}")
-    if flat:
-        text = yaml.safe_dump(flat, sort_keys=False, allow_unicode=True)
+    run_config = values_run_config(flat) if spec.partitions_def is not None else flat
+    _out("run config:" if run_config else "run config: {}")
+    if run_config:
+        text = yaml.safe_dump(run_config, sort_keys=False, allow_unicode=True)
         for line in text.splitlines():
             _out("  " + line)
     for problem in problems:
         _err(f"error: {problem}")
     return PROBLEMS if problems else OK
+
+
+def _partition(spec: JobSpec, key: str | None) -> dict[str, str]:
+    """What ``{{partition.*}}`` holds for ``render --partition KEY``; without a key, the
+    placeholders' own names, so the output shows where the partition goes."""
+    partitions_def = spec.partitions_def
+    if partitions_def is None:
+        if key is not None:
+            raise _Exit(PROBLEMS, f"job `{spec.name}` is not partitioned; drop --partition")
+        return {}
+    if key is None:
+        return {name: f"<partition.{name}>" for name in PARTITION_FIELDS}
+    reason = key_problem(partitions_def, key)
+    if reason:
+        raise _Exit(PROBLEMS, f"job `{spec.name}`: {reason}")
+    return partition_fields(partitions_def, key)
 
 
 def _report(verb: str, result: EditResult) -> None:
@@ -516,6 +552,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render_cmd.add_argument("job", metavar="JOB")
     render_cmd.add_argument("--set", **setter)  # type: ignore[arg-type]
+    render_cmd.add_argument(
+        "--partition", metavar="KEY", help="a partitioned job's partition, for {{partition.*}}"
+    )
 
     migrate = command("migrate", cmd_migrate, "rewrite older-form specs into the prefixed form")
     migrate.add_argument(

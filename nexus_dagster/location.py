@@ -58,6 +58,23 @@ class Location:
     specs_dir: Path | None
     assets: Sequence[Any] | None
     spec_error: NexusSpecError | None = None
+    definitions: Any = None
+    """The loaded ``dg.Definitions``, when the import succeeded."""
+
+    def dagster_load_error(self) -> str | None:
+        """What Dagster says when it builds the repository from these definitions (as
+        ``dagster definitions validate`` does), or ``None`` when it loads."""
+        if self.definitions is None:
+            return None
+        import dagster as dg
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                dg.Definitions.validate_loadable(self.definitions)
+        except Exception as err:  # whatever Dagster raises is reported, not hidden
+            return f"{type(err).__name__}: {_first_line(err)}"
+        return None
 
 
 def find_target(
@@ -164,7 +181,12 @@ def load_location(target: Target) -> Location:
         )
     raw = (defs.metadata or {}).get(SPECS_DIR_METADATA)
     text = getattr(raw, "value", raw)
-    return Location(target, Path(text) if isinstance(text, str) else None, list(defs.assets or []))
+    return Location(
+        target,
+        Path(text) if isinstance(text, str) else None,
+        list(defs.assets or []),
+        definitions=defs,
+    )
 
 
 def _first_line(err: BaseException) -> str:

@@ -29,7 +29,10 @@ def values_run_config(values: Mapping[str, Any], sections: Mapping[str, Any] | N
     {'resources': {'params': {'config': {'values': {'target_bucket': 'lake'}}}}}
     """
     sections = dict(sections or {})
-    resources = {**sections.pop("resources", {}), RESOURCE_KEY: {"config": {"values": dict(values)}}}
+    resources = {
+        **sections.pop("resources", {}),
+        RESOURCE_KEY: {"config": {"values": dict(values)}},
+    }
     return {**sections, "resources": resources}
 
 

@@ -81,7 +81,10 @@ class NexusParams(dg.ConfigurableResource):
 
             NexusParams.bound_to({"report": ["daily_report_job"]})
         """
-        attributes = {"jobs_by_asset": jobs_by_asset, "partitioned_fields": partitioned_fields or {}}
+        attributes = {
+            "jobs_by_asset": jobs_by_asset,
+            "partitioned_fields": partitioned_fields or {},
+        }
         bound = type(cls.__name__, (cls,), attributes)
         bound.__module__, bound.__qualname__ = cls.__module__, cls.__qualname__
         return bound()
@@ -185,8 +188,7 @@ def _partitioned_values(
     if problems:
         raise NexusConfigError(
             job_name,
-            "in `resources.params.config.values`: "
-            + "; ".join(message for _, message in problems),
+            "in `resources.params.config.values`: " + "; ".join(message for _, message in problems),
             [name for name, _ in problems],
         )
     from_spec = frozenset(

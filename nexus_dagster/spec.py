@@ -607,7 +607,7 @@ def _check_sensor_partition(spec: JobSpec, index: int, key: str | None) -> None:
         spec.problem(
             at,
             f"this job is partitioned by {describe(partitions_def)}: say which partition each "
-            "file is with `partition_key:`, e.g. `partition_key: \"{{sensor.stem}}\"`",
+            'file is with `partition_key:`, e.g. `partition_key: "{{sensor.stem}}"`',
         )
     elif partitions_def is not None and key is not None and not sensor_placeholders(key):
         reason = key_problem(partitions_def, key)

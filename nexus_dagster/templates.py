@@ -79,9 +79,7 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
-def render(
-    tree: Any, values: Mapping[str, Any], partition: Mapping[str, str] | None = None
-) -> Any:
+def render(tree: Any, values: Mapping[str, Any], partition: Mapping[str, str] | None = None) -> Any:
     """Fill the placeholders of ``tree`` from ``values`` and the run's ``partition``.
 
     A placeholder that is the whole string yields the typed value; otherwise the value is
