@@ -1,6 +1,9 @@
 """A spec's job on Dagster's distributed engine: the ``dagster-celery`` executor with a real Redis
 broker and a Celery worker process. The run is launched by the ``dagster`` CLI; every step runs
-in the worker, rebuilds the job from the spec files there, and resolves the same values."""
+in the worker, rebuilds the job from the spec files there, and resolves the same values.
+
+A second run, of a partitioned spec job, follows on the same broker and worker: its values come
+under ``resources.params.config.values`` and each step also sees the run's partition."""
 
 from __future__ import annotations
 
@@ -27,6 +30,11 @@ BIN = Path(sys.executable).parent
 LOCATION = Path(__file__).parent / "locations" / "celery_location.py"
 JOB = "celery_job"
 STEPS = ["extract", "transform", "warehouse__load"]
+PARTITIONED_JOB = "celery_partitioned_job"
+PARTITIONED_STEPS = ["part_extract", "part_transform", "mart__part_load"]
+PARTITIONED_ASSETS = ["part_extract", "part_transform", "mart/part_load"]
+# not the first key of the partitions definition, so a step that saw it was given it
+PARTITION = "us"
 RUN_TIMEOUT = 60.0
 # Read only by the worker: the launching process never has it, so a step that resolves it
 # proves the secret was read inside the worker, as it would be inside a step pod.
@@ -130,9 +138,27 @@ def wait_for_run(
     )
 
 
+def delegated_steps(instance: dg.DagsterInstance, run_id: str) -> dict[str | None, Any]:
+    """The Celery worker that Dagster's event log names for each step of the run."""
+    delegated = {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is not None and event.is_engine_event and event.engine_event_data:
+            worker = event.engine_event_data.metadata.get("Celery worker")
+            if worker is not None:
+                delegated[entry.step_key] = worker.value
+    return delegated
+
+
+def run_of(instance: dg.DagsterInstance, job: str) -> dg.DagsterRun:
+    [run] = instance.get_runs(filters=dg.RunsFilter(job_name=job))
+    return run
+
+
 @pytest.fixture(scope="module")
 def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Redis, a Celery worker and one run of the spec's job, shared by the tests below."""
+    """Redis, a Celery worker, one run of the spec's job and then one run of the partitioned
+    spec's job on the same worker, shared by the tests below."""
     redis_server = shutil.which("redis-server")
     require(
         redis_server is not None, "redis-server is not installed (apt-get install redis-server)"
@@ -160,7 +186,19 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     )
     run_config = {"batch": 50, "warehouse/load.mode": "replace"}
     (tmp_path / "run.yaml").write_text(yaml.safe_dump(run_config))
-    logs = {name: tmp_path / f"{name}.log" for name in ("redis", "worker", "launcher")}
+    # a partitioned job takes no ConfigMapping: the same flat names, under the resource's
+    # `values`; `bucket`, `part_extract.bucket`, `part_transform.batch` and the secret are left
+    # to the spec
+    partitioned_values = {
+        "batch": 50,
+        "part_transform.bucket": "transform-run-bucket",
+        "mart/part_load.mode": "replace",
+    }
+    (tmp_path / "run_partitioned.yaml").write_text(
+        yaml.safe_dump({"resources": {"params": {"config": {"values": partitioned_values}}}})
+    )
+    names = ("redis", "worker", "launcher", "partitioned_launcher")
+    logs = {name: tmp_path / f"{name}.log" for name in names}
 
     env = {k: v for k, v in os.environ.items() if k != "NEXUS_CELERY_TOKEN"}
     env.update(
@@ -176,6 +214,9 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     worker_args += ["-y", str(worker_config), "-n", "nexus-test", "--", "--concurrency=2"]
     launch_args = [str(BIN / "dagster"), "job", "execute", "-f", str(LOCATION), "-j", JOB]
     launch_args += ["-c", str(tmp_path / "run.yaml")]
+    partitioned_args = [str(BIN / "dagster"), "job", "execute", "-f", str(LOCATION)]
+    partitioned_args += ["-j", PARTITIONED_JOB, "-c", str(tmp_path / "run_partitioned.yaml")]
+    partitioned_args += ["--tags", json.dumps({"dagster/partition": PARTITION})]
 
     with started(redis_args, env, logs["redis"]) as redis_proc:
         wait_for_redis(redis_proc, port, logs["redis"])
@@ -184,12 +225,21 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             started(launch_args, env, logs["launcher"]) as launcher,
         ):
             wait_for_run(launcher, worker, logs)
+            with started(partitioned_args, env, logs["partitioned_launcher"]) as partitioned:
+                wait_for_run(
+                    partitioned, worker, {**logs, "launcher": logs["partitioned_launcher"]}
+                )
             records = {step: json.loads((out / f"{step}.json").read_text()) for step in STEPS}
+            partitioned_records = {
+                step: json.loads((out / f"{step}.json").read_text()) for step in PARTITIONED_STEPS
+            }
             yield {
                 "records": records,
+                "partitioned_records": partitioned_records,
                 "home": home,
                 "worker_pid": worker.pid,
                 "launcher_pid": launcher.pid,
+                "partitioned_launcher_pid": partitioned.pid,
             }
 
 
@@ -218,13 +268,55 @@ def test_every_step_ran_in_the_worker_not_the_launching_process(
 
     # and Dagster's own event log says so, naming the worker
     with dg.DagsterInstance.from_config(str(celery_run["home"])) as instance:
-        [run] = instance.get_runs()
+        run = run_of(instance, JOB)
         assert run.status == dg.DagsterRunStatus.SUCCESS
-        delegated = {}
-        for entry in instance.all_logs(run.run_id):
-            event = entry.dagster_event
-            if event is not None and event.is_engine_event and event.engine_event_data:
-                worker = event.engine_event_data.metadata.get("Celery worker")
-                if worker is not None:
-                    delegated[entry.step_key] = worker.value
+        delegated = delegated_steps(instance, run.run_id)
     assert delegated == dict.fromkeys(STEPS, f"nexus-test@{socket.gethostname()}")
+
+
+def test_partitioned_job_resolves_values_and_the_partition_in_the_worker(
+    celery_run: dict[str, Any],
+) -> None:
+    records = celery_run["partitioned_records"]
+    values = {step: record["values"] for step, record in records.items()}
+    assert values == {
+        # spec per-asset bucket beats the spec's shared one; launch-time shared batch beats the
+        # spec's shared one; the secret read from the worker's environment
+        "part_extract": {"bucket": "extract-bucket", "batch": 50, "token": TOKEN},
+        # launch-time per-asset bucket beats the spec's shared one; spec per-asset batch beats
+        # the launch-time shared batch
+        "part_transform": {"bucket": "transform-run-bucket", "batch": 7},
+        # launch-time per-asset mode (a key with a prefix) beats the spec's per-asset one;
+        # the spec's shared bucket
+        "mart__part_load": {"bucket": "shared-bucket", "mode": "replace"},
+    }
+    for step, record in records.items():
+        assert record["partition_key"] == PARTITION, step
+        # `{{params.bucket}}/{{partition.key}}`, filled with the step's own bucket
+        assert record["rendered"] == {"where": f"{values[step]['bucket']}/{PARTITION}"}, step
+
+
+def test_partitioned_job_ran_in_the_worker_and_its_run_names_the_partition(
+    celery_run: dict[str, Any],
+) -> None:
+    launcher_pid = celery_run["partitioned_launcher_pid"]
+    for step, record in celery_run["partitioned_records"].items():
+        assert record["pgid"] == celery_run["worker_pid"], step
+        assert record["pid"] not in (launcher_pid, celery_run["worker_pid"]), step
+        assert record["hostname"] == socket.gethostname(), step
+
+    with dg.DagsterInstance.from_config(str(celery_run["home"])) as instance:
+        run = run_of(instance, PARTITIONED_JOB)
+        assert run.status == dg.DagsterRunStatus.SUCCESS
+        assert run.tags.get("dagster/partition") == PARTITION
+        delegated = delegated_steps(instance, run.run_id)
+        # each asset was materialized for that partition, and says so in its metadata
+        for name in PARTITIONED_ASSETS:
+            key = dg.AssetKey.from_user_string(name)
+            event = instance.get_latest_materialization_event(key)
+            assert event is not None and event.run_id == run.run_id, name
+            materialization = event.asset_materialization
+            assert materialization is not None, name
+            assert materialization.partition == PARTITION, name
+            assert materialization.metadata["nexus/partition"].value == PARTITION, name
+    assert delegated == dict.fromkeys(PARTITIONED_STEPS, f"nexus-test@{socket.gethostname()}")
