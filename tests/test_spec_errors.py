@@ -48,7 +48,39 @@ def asset_a() -> None: ...
 def report() -> None: ...
 
 
-ASSETS = [orders, customers, raw_sales, asset_a__b, asset_a, report]
+_day = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+_zones = dg.StaticPartitionsDefinition(["eu", "us"])
+
+
+@nexus_asset(params={"bucket": "string"}, config={"f": "{{partition.key}}"}, partitions_def=_day)
+def p_day() -> None: ...
+
+
+@nexus_asset(
+    params={"bucket": "string"},
+    partitions_def=dg.HourlyPartitionsDefinition(start_date="2026-11-01-00:00"),
+)
+def p_hour() -> None: ...
+
+
+@nexus_asset(params={"bucket": "string"}, partitions_def=_zones)
+def p_zone() -> None: ...
+
+
+@nexus_asset(config={"w": "{{ partition.start }}"}, partitions_def=_zones)
+def p_zone_window() -> None: ...
+
+
+@nexus_asset(config={"f": "{{partition.key}}"})
+def p_plain_template() -> None: ...
+
+
+@nexus_asset(config={"f": "{{partition.kee}}"}, partitions_def=_day)
+def p_typo_template() -> None: ...
+
+
+PARTITIONED = [p_day, p_hour, p_zone, p_zone_window, p_plain_template, p_typo_template]
+ASSETS = [orders, customers, raw_sales, asset_a__b, asset_a, report, *PARTITIONED]
 
 # `orders` with its two required values set, so that only the case's own problem remains.
 ORDERS = """\
@@ -420,6 +452,115 @@ CASES = [
         1,
         1,
     ),
+    # -- partitions (contract §10) ------------------------------------------------------------
+    Case(
+        "mixed-partitions-definitions",
+        "selection: [p_day, p_hour]\n",
+        "selection: the selected assets are partitioned differently, and one job runs one "
+        "partitions definition (`p_day`: Daily, starting 2026-11-01 UTC; `p_hour`: Hourly, "
+        "starting 2026-11-01-00:00 UTC); split them into one spec per partitions definition",
+        1,
+        1,
+    ),
+    Case(
+        "partition-placeholder-on-unpartitioned-asset",
+        "selection: [p_plain_template]\n",
+        "selection[0]: asset `p_plain_template` uses `{{partition.key}}` in `nexus/config` but "
+        "is not partitioned; give it a `partitions_def` or remove the placeholder",
+        1,
+        13,
+    ),
+    Case(
+        "partition-window-on-static-partitions",
+        "selection: [p_zone_window]\n",
+        "uses `{{partition.start}}` in `nexus/config`, but its partitions (static partitions "
+        "'eu', 'us') have no time window; use `{{partition.key}}`",
+        1,
+        13,
+    ),
+    Case(
+        "unknown-partition-placeholder",
+        "selection: [p_typo_template]\n",
+        "asset `p_typo_template` uses unknown placeholder(s) `{{partition.kee}}`",
+        1,
+        13,
+    ),
+    Case(
+        "static-schedule-without-partition-key",
+        "selection: [p_zone]\nschedules:\n  - cron: '0 1 * * *'\n",
+        "schedules[0]: this job is partitioned by static partitions 'eu', 'us', which has no "
+        "time window a tick could choose from; name the partition with `partition_key:`",
+        3,
+        5,
+    ),
+    Case(
+        "schedule-partition-key-not-a-static-key",
+        "selection: [p_zone]\nschedules:\n  - cron: '0 1 * * *'\n    partition_key: uk\n",
+        "schedules[0].partition_key: `uk` is not a partition key of static partitions 'eu', 'us'",
+        4,
+        5,
+    ),
+    Case(
+        "schedule-partition-key-not-a-day",
+        "selection: [p_day]\nschedules:\n  - cron: '0 1 * * *'\n    partition_key: 2026-13-01\n",
+        "`2026-13-01` is not a partition key of Daily, starting 2026-11-01 UTC",
+        4,
+        5,
+    ),
+    Case(
+        "schedule-partition-key-on-unpartitioned-job",
+        ORDERS + "schedules:\n  - cron: '0 1 * * *'\n    partition_key: eu\n",
+        "schedules[0].partition_key: this job is not partitioned",
+        6,
+        5,
+    ),
+    Case(
+        "sensor-of-partitioned-job-without-partition-key",
+        "selection: [p_day]\nsensors:\n  - {type: file, directory: in}\n",
+        "sensors[0]: this job is partitioned by Daily, starting 2026-11-01 UTC: say which "
+        'partition each file is with `partition_key:`, e.g. `partition_key: "{{sensor.stem}}"`',
+        3,
+        5,
+    ),
+    Case(
+        "sensor-partition-key-unknown-placeholder",
+        "selection: [p_day]\nsensors:\n"
+        "  - {type: file, directory: in, partition_key: '{{sensor.stm}}'}\n",
+        "sensors[0].partition_key: unknown placeholder `{{sensor.stm}}`; did you mean `stem`?",
+        3,
+        33,
+    ),
+    # -- Dagster's own sections (contract §11) ------------------------------------------------
+    Case(
+        "shared-parameter-named-like-a-section",
+        ORDERS + "parameter_values: {ops: 1}\n",
+        "parameter_values.ops: `ops` is Dagster's own run config section and cannot be a shared "
+        "parameter name",
+        4,
+        20,
+    ),
+    Case(
+        "schedule-run-config-unknown-section",
+        ORDERS + "schedules:\n  - cron: '0 1 * * *'\n    run_config: {opz: {}}\n",
+        "schedules[0].run_config.opz: unknown run config section `opz`; did you mean `ops`? "
+        "Sections: ops, resources, execution, loggers",
+        6,
+        18,
+    ),
+    Case(
+        "schedule-run-config-resources-params",
+        ORDERS + "schedules:\n  - cron: '0 1 * * *'\n    run_config: {resources: {params: {}}}\n",
+        "schedules[0].run_config.resources.params: `resources.params` is the plugin's own",
+        6,
+        30,
+    ),
+    Case(
+        "sensor-run-config-section-not-a-mapping",
+        ORDERS + "sensors:\n  - {type: file, directory: in, run_config: {execution: 3}}\n",
+        "sensors[0].run_config.execution: `execution` must be a mapping",
+        5,
+        46,
+    ),
     Case("top-level-text", "orders\n", "got text", 1, 1),
     Case("top-level-number", "42\n", "got a number", 1, 1),
     Case("empty-file", "", "got an empty file", 1, 1),
@@ -561,3 +702,22 @@ def test_spec_error_surfaces_when_dagster_cli_loads_the_location(tmp_path: Path)
     assert "NexusSpecError: 4 problems in nexus job specs:" in output
     assert f"{folder}/a_job.yaml:1:13: selection[0]: unknown asset `ordrs`" in output
     assert f"{folder}/nested/deeper/c_job.yml:2:1: invalid YAML" in output
+
+
+def test_partition_and_section_problems_of_a_folder_are_reported_together(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path / "specs",
+        {
+            "mixed.yaml": "selection: [p_day, p_hour]\n",
+            "static.yaml": "selection: [p_zone]\nschedules:\n  - cron: '0 1 * * *'\n",
+            "sections.yaml": ORDERS + "parameter_values: {loggers: 1}\n",
+            "fine.yaml": "selection: [p_day]\n",
+        },
+    )
+    with pytest.raises(NexusSpecError) as caught:
+        load_job_specs(folder, assets=ASSETS)
+    assert sorted((_where(p, folder), p.key) for p in caught.value.problems) == [
+        ("mixed.yaml", "selection"),
+        ("sections.yaml", "parameter_values.loggers"),
+        ("static.yaml", "schedules[0]"),
+    ]

@@ -1,0 +1,14 @@
+"""A code location over the partitioned location's assets whose specs folder is
+``$NEXUS_SPECS_DIR``: lets a test load any fixture folder of specs the way Dagster would."""
+
+import os
+
+from partitioned_location import ASSETS, Warehouse
+
+from nexus_dagster import build_definitions
+
+defs = build_definitions(
+    os.environ["NEXUS_SPECS_DIR"],
+    assets=ASSETS,
+    resources={"warehouse": Warehouse.configure_at_launch()},
+)
