@@ -15,11 +15,15 @@ LOCATION = Path(__file__).parent / "locations" / "consistency_location.py"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 
 
+@pytest.mark.parametrize("partitioned", [False, True], ids=["flat", "partitioned"])
 @pytest.mark.parametrize("edit", [False, True], ids=["unchanged", "edited-mid-run"])
-def test_later_steps_use_launch_values_or_fail_clearly(tmp_path: Path, edit: bool) -> None:
+def test_later_steps_use_launch_values_or_fail_clearly(
+    tmp_path: Path, edit: bool, partitioned: bool
+) -> None:
+    selection = "[p_first, p_second]" if partitioned else "[first, second]"
     specs = write_specs(
         tmp_path / "specs",
-        {"edit_job.yaml": "selection: [first, second]\nparameter_values:\n  bucket: before\n"},
+        {"edit_job.yaml": f"selection: {selection}\nparameter_values:\n  bucket: before\n"},
     )
     home = tmp_path / "home"
     home.mkdir()
@@ -31,7 +35,8 @@ def test_later_steps_use_launch_values_or_fail_clearly(tmp_path: Path, edit: boo
         "EDIT_SPEC_DURING_RUN": "1" if edit else "",
     }
     result = subprocess.run(
-        [DAGSTER, "job", "execute", "-f", str(LOCATION), "-j", "edit_job"],
+        [DAGSTER, "job", "execute", "-f", str(LOCATION), "-j", "edit_job"]
+        + (["--tags", json.dumps({"dagster/partition": "b"})] if partitioned else []),
         env=env,
         capture_output=True,
         text=True,

@@ -160,7 +160,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _graphql(port: int, query: str) -> Any:
+def graphql(port: int, query: str) -> Any:
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
         data=json.dumps({"query": query}).encode(),
@@ -175,7 +175,7 @@ def _location_ready(port: int) -> bool:
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/server_info", timeout=2):
             pass
-        answer = _graphql(port, _LOCATION_QUERY)
+        answer = graphql(port, _LOCATION_QUERY)
     except (urllib.error.URLError, ConnectionError, TimeoutError):
         return False
     workspace = (answer.get("data") or {}).get("workspaceOrError") or {}

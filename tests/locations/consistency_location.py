@@ -12,19 +12,27 @@ from nexus_dagster import NexusParams, build_definitions, nexus_asset
 SPECS = Path(os.environ["NEXUS_TEST_SPECS"])
 
 
-@nexus_asset(params={"bucket": "string!"})
-def first(context: dg.AssetExecutionContext, params: NexusParams) -> None:
+def _first(context: dg.AssetExecutionContext, params: NexusParams) -> None:
     params.for_asset(context)
     if os.environ.get("EDIT_SPEC_DURING_RUN"):
         spec = SPECS / "edit_job.yaml"
         spec.write_text(spec.read_text().replace("bucket: before", "bucket: after"))
 
 
-@nexus_asset(params={"bucket": "string!"}, deps=[first])
-def second(context: dg.AssetExecutionContext, params: NexusParams) -> None:
+def _second(context: dg.AssetExecutionContext, params: NexusParams) -> None:
     out = Path(os.environ["PROBE_OUT"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "second.json").write_text(json.dumps(dict(params.for_asset(context))))
 
 
-defs = build_definitions(SPECS, assets=[first, second])
+first = nexus_asset(name="first", params={"bucket": "string!"})(_first)
+second = nexus_asset(name="second", params={"bucket": "string!"}, deps=[first])(_second)
+
+# the same pair, partitioned: the same check holds for a partitioned spec job
+parts = dg.StaticPartitionsDefinition(["a", "b"])
+p_first = nexus_asset(name="p_first", params={"bucket": "string!"}, partitions_def=parts)(_first)
+p_second = nexus_asset(
+    name="p_second", params={"bucket": "string!"}, partitions_def=parts, deps=[p_first]
+)(_second)
+
+defs = build_definitions(SPECS, assets=[first, second, p_first, p_second])
