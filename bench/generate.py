@@ -11,6 +11,15 @@ Layout of a generated folder::
     plain_location.py    the same jobs written by hand, as a user without the plugin would
     run_config.json      the flat run config launched for the 20-asset job
 
+With ``partitioned=True`` the same location is written with every asset daily-partitioned (one
+``DailyPartitionsDefinition`` for the location), so every spec becomes a partitioned job. The
+nexus twin differs only by ``partitions_def=`` on its assets. The plain twin's jobs take a
+``dg.PartitionedConfig`` that gives every partition the spec's values under a plain
+``params`` resource (a ``ConfigurableResource`` with ``values: dict``), the same run config
+nexus builds; its assets resolve their values from that resource (own ``asset.param`` value,
+then the shared one), and its schedules run the latest complete partition with the same values,
+as nexus's do. ``run_config.json`` then names the partition the run figure executes.
+
 Everything is drawn from a seeded generator, so the same arguments write the same files.
 """
 
@@ -29,6 +38,10 @@ ASSET_COUNT = 2_000
 GROUP_SIZE = 100
 RUN_JOB = "bench_run_20"
 RUN_JOB_SIZE = 20
+PARTITIONS_START = "2026-01-01"
+"""Start of the daily partitions of a partitioned location (a few hundred partitions)."""
+RUN_PARTITION = "2026-06-15"
+"""The partition that the run figure of a partitioned location executes."""
 
 # One type per name across the location, as in a real code base: assets that share a name
 # mean the same thing by it.
@@ -220,14 +233,14 @@ from nexus_dagster import NexusParams, nexus_asset
 
 MICRO: dict[str, list[float]] = {{"for_asset": [], "render": []}}
 MICRO_LOOPS = 0  # the run benchmark sets this to time for_asset and render inside a real run
-
+{partitions}
 ASSETS: list[tuple[str, str, dict[str, str], Any, list[str]]] = {rows}
 
 
 def _make(
     name: str, group: str, declared: dict[str, str], template: Any, deps: list[str]
 ) -> dg.AssetsDefinition:
-    @nexus_asset(name=name, group_name=group, params=declared, config=template, deps=deps)
+    @nexus_asset(name=name, group_name=group, params=declared, config=template, deps=deps{partitions_kwarg})
     def _asset(context: dg.AssetExecutionContext, params: NexusParams) -> None:
         values = params.for_asset(context)
         if template is not None:
@@ -328,6 +341,129 @@ def _micro(context: dg.AssetExecutionContext, template: Any) -> None:
 assets = [_make(*row) for row in ASSETS]
 '''
 
+_PLAIN_PARTITIONED_ASSETS = '''"""{count} synthetic daily-partitioned assets in plain Dagster: each reads the run's values
+from a plain resource, its own `asset.param` value first, then the shared one."""
+
+from typing import Any
+
+import dagster as dg
+
+MICRO: dict[str, list[float]] = {{"for_asset": [], "render": []}}
+MICRO_LOOPS = 0
+
+PARTITIONS = dg.DailyPartitionsDefinition(start_date={start!r})
+
+# name, group, {{param: (type, required)}}, template with str.format fields, deps
+ASSETS: list[tuple[str, str, dict[str, tuple[str, bool]], Any, list[str]]] = {rows}
+
+
+class Params(dg.ConfigurableResource):
+    """A partitioned job's values by flat name (`target_bucket`, `asset.param`)."""
+
+    values: dict[str, Any] = {{}}
+
+
+def _values(name: str, declared: dict[str, tuple[str, bool]], given: dict[str, Any]) -> dict:
+    values = {{}}
+    for param in declared:
+        own = f"{{name}}.{{param}}"
+        if own in given:
+            values[param] = given[own]
+        elif param in given:
+            values[param] = given[param]
+    return values
+
+
+def _render(template: Any, cfg: dict[str, Any]) -> Any:
+    if isinstance(template, str):
+        return template.format_map(cfg)
+    return {{key: _render(value, cfg) for key, value in template.items()}}
+
+
+def _make(
+    name: str,
+    group: str,
+    declared: dict[str, tuple[str, bool]],
+    template: Any,
+    deps: list[str],
+) -> dg.AssetsDefinition:
+    @dg.asset(name=name, group_name=group, deps=deps, partitions_def=PARTITIONS)
+    def _asset(context: dg.AssetExecutionContext, params: Params) -> None:
+        values = _values(name, declared, params.values)
+        if template is not None:
+            settings = _render(template, values)
+            assert settings["uri"].startswith("s3://")
+        assert values is not None
+        if MICRO_LOOPS:
+            _micro(name, declared, params, template)
+
+    return _asset
+
+
+def _micro(
+    name: str, declared: dict[str, tuple[str, bool]], params: Params, template: Any
+) -> None:
+    from time import perf_counter
+
+    start = perf_counter()
+    for _ in range(MICRO_LOOPS):
+        _values(name, declared, params.values)
+    MICRO["for_asset"].append((perf_counter() - start) / MICRO_LOOPS)
+    if template is not None:
+        start = perf_counter()
+        for _ in range(MICRO_LOOPS):
+            _render(template, _values(name, declared, params.values))
+        MICRO["render"].append((perf_counter() - start) / MICRO_LOOPS)
+
+
+assets = [_make(*row) for row in ASSETS]
+'''
+
+_PLAIN_PARTITIONED_HEADER = '''"""The same jobs and schedules, written by hand in plain Dagster, daily-partitioned: a
+partitioned job takes no ConfigMapping, so each job's `PartitionedConfig` gives every partition
+the job's values, by flat name, under the `params` resource; each schedule runs the latest
+partition whose day has ended, with the job's values and its own override."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dagster as dg
+from plain_assets import PARTITIONS, Params, assets
+
+STOPPED = dg.DefaultScheduleStatus.STOPPED
+
+
+def values_config(values: dict[str, Any]) -> dict[str, Any]:
+    return {{"resources": {{"params": {{"config": {{"values": values}}}}}}}}
+
+
+def partitioned_config(values: dict[str, Any]) -> dg.PartitionedConfig:
+    """Every partition's run config: the job's values."""
+    run_config = values_config(values)
+    return dg.PartitionedConfig(
+        partitions_def=PARTITIONS, run_config_for_partition_key_fn=lambda _key: run_config
+    )
+
+
+def latest_complete_day(values: dict[str, Any]) -> Any:
+    """A schedule's tick: the latest partition whose window has ended, with ``values``."""
+    run_config = values_config(values)
+
+    def evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
+        with dg.partition_loading_context(effective_dt=context.scheduled_execution_time):
+            key = PARTITIONS.get_last_partition_key()
+        if key is None:
+            return dg.SkipReason("no partition has ended yet")
+        return dg.RunRequest(run_key=key, partition_key=key, run_config=run_config)
+
+    return evaluate
+
+
+jobs: list[Any] = []
+schedules: list[dg.ScheduleDefinition] = []
+'''
+
 _PLAIN_HEADER = '''"""The same jobs and schedules, written by hand in plain Dagster: each job's launchpad config
 is one flat mapping (shared names and `asset.param` names) mapped onto op config."""
 
@@ -414,6 +550,36 @@ def _plain_job(spec: Spec) -> str:
     return "\n".join(lines)
 
 
+def _plain_partitioned_job(spec: Spec) -> str:
+    lines = [
+        "",
+        "jobs.append(",
+        "    dg.define_asset_job(",
+        f"        {spec.name!r},",
+        f"        selection={spec.selection!r},",
+        f"        config=partitioned_config({full_run_config(spec, {})!r}),",
+        f"        description={spec.description!r},",
+        f"        tags={spec.tags!r},",
+        "    )",
+        ")",
+    ]
+    if spec.schedule:
+        values = full_run_config(spec, spec.schedule["parameter_values"])
+        lines += [
+            "schedules.append(",
+            "    dg.ScheduleDefinition(",
+            f"        name={spec.schedule['name']!r},",
+            f"        cron_schedule={spec.schedule['cron']!r},",
+            f"        execution_timezone={spec.schedule['timezone']!r},",
+            "        job=jobs[-1],",
+            f"        execution_fn=latest_complete_day({values!r}),",
+            "        default_status=STOPPED,",
+            "    )",
+            ")",
+        ]
+    return "\n".join(lines)
+
+
 def full_run_config(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
     """Every default of the spec with ``values`` over them: what a schedule launches."""
     config = {n: d for n, (_, _, d) in spec.fields.items() if d is not _NONE}
@@ -422,9 +588,14 @@ def full_run_config(spec: Spec, values: dict[str, Any]) -> dict[str, Any]:
 
 
 def write_location(
-    folder: Path, specs_count: int, asset_count: int = ASSET_COUNT, seed: int = 6
+    folder: Path,
+    specs_count: int,
+    asset_count: int = ASSET_COUNT,
+    seed: int = 6,
+    partitioned: bool = False,
 ) -> Path:
-    """Write both twins of a location with ``specs_count`` specs (plus the 20-asset run job)."""
+    """Write both twins of a location with ``specs_count`` specs (plus the 20-asset run job);
+    with ``partitioned``, every asset daily-partitioned (the same specs and assets otherwise)."""
     rng = random.Random(seed)
     assets = make_assets(rng, asset_count)
     specs = make_specs(rng, assets, specs_count)
@@ -437,8 +608,19 @@ def write_location(
         (sub / f"{spec.name}.yaml").write_text(spec_yaml(spec))
 
     nexus_rows = [(a.name, a.group, a.params, a.config, a.deps) for a in assets]
+    partitions, partitions_kwarg = "", ""
+    if partitioned:
+        partitions = (
+            f"\nPARTITIONS = dg.DailyPartitionsDefinition(start_date={PARTITIONS_START!r})\n"
+        )
+        partitions_kwarg = ", partitions_def=PARTITIONS"
     (folder / "nexus_assets.py").write_text(
-        _NEXUS_ASSETS.format(count=len(assets), rows=_rows(nexus_rows))
+        _NEXUS_ASSETS.format(
+            count=len(assets),
+            rows=_rows(nexus_rows),
+            partitions=partitions,
+            partitions_kwarg=partitions_kwarg,
+        )
     )
     (folder / "nexus_location.py").write_text(_NEXUS_LOCATION)
 
@@ -452,18 +634,33 @@ def write_location(
         )
         for a in assets
     ]
-    (folder / "plain_assets.py").write_text(
-        _PLAIN_ASSETS.format(count=len(assets), rows=_rows(plain_rows))
-    )
-    body = _PLAIN_HEADER.format() + "\n".join(_plain_job(s) for s in specs)
-    body += "\n\ndefs = dg.Definitions(assets=assets, jobs=jobs, schedules=schedules)\n"
+    if partitioned:
+        plain_assets = _PLAIN_PARTITIONED_ASSETS.format(
+            count=len(assets), rows=_rows(plain_rows), start=PARTITIONS_START
+        )
+        body = _PLAIN_PARTITIONED_HEADER.format()
+        body += "\n".join(_plain_partitioned_job(s) for s in specs)
+        body += (
+            "\n\ndefs = dg.Definitions(\n    assets=assets, jobs=jobs, schedules=schedules, "
+            'resources={"params": Params()}\n)\n'
+        )
+    else:
+        plain_assets = _PLAIN_ASSETS.format(count=len(assets), rows=_rows(plain_rows))
+        body = _PLAIN_HEADER.format() + "\n".join(_plain_job(s) for s in specs)
+        body += "\n\ndefs = dg.Definitions(assets=assets, jobs=jobs, schedules=schedules)\n"
+    (folder / "plain_assets.py").write_text(plain_assets)
     (folder / "plain_location.py").write_text(body)
 
     run_spec = specs[0]
     run_values = {name: _value(rng, name.rpartition(".")[2]) for name in list(run_spec.fields)[:3]}
-    (folder / "run_config.json").write_text(
-        json.dumps({"job": RUN_JOB, "run_config": full_run_config(run_spec, run_values)})
-    )
+    # A partitioned run is launched for one partition with the run config its job's
+    # `PartitionedConfig` gives it (the spec's values), as a schedule or backfill launches it.
+    setup: dict[str, Any] = {"job": RUN_JOB}
+    if partitioned:
+        setup["partition_key"] = RUN_PARTITION
+    else:
+        setup["run_config"] = full_run_config(run_spec, run_values)
+    (folder / "run_config.json").write_text(json.dumps(setup))
     # Both twins import from compiled bytecode, as a code server does after its first start.
     compileall.compile_dir(str(folder), quiet=1)
     return folder
@@ -486,4 +683,8 @@ def _format_template(template: Any) -> Any:
 if __name__ == "__main__":
     import sys
 
-    print(write_location(Path(sys.argv[1]), int(sys.argv[2])))
+    print(
+        write_location(
+            Path(sys.argv[1]), int(sys.argv[2]), partitioned="--partitioned" in sys.argv[3:]
+        )
+    )

@@ -3,6 +3,7 @@
     probe.py load DIR nexus|plain [--snapshot]   import the location, resolve every job
     probe.py validate DIR                        check every spec of DIR/job_specs
     probe.py run DIR REPS LOOPS                  runs of the 20-asset job, both twins alternating
+                                                 (of one partition, in a partitioned location)
 
 Times are wall-clock seconds (``perf_counter``) with the CPU seconds of the same phase beside
 them; memory is the peak resident set size in MB.
@@ -114,7 +115,12 @@ def validate(folder: str) -> dict[str, Any]:
 def run(folder: str, reps: int, loops: int) -> dict[str, Any]:
     """Runs of the 20-asset job in process, nexus and plain alternating (A B A B), after one
     warm-up run each; then one run each with ``loops`` calls of ``for_asset`` and ``render``
-    timed inside every asset."""
+    timed inside every asset.
+
+    In a partitioned location (``run_config.json`` names a ``partition_key``), each run is of
+    that partition, with the run config the job's ``PartitionedConfig`` gives it (as a schedule,
+    a backfill or the launchpad launches it); getting that config is timed as part of the run.
+    """
     import dagster as dg
 
     sys.path.insert(0, folder)
@@ -127,14 +133,25 @@ def run(folder: str, reps: int, loops: int) -> dict[str, Any]:
     instance = dg.DagsterInstance.ephemeral()
 
     materialized: dict[str, int] = {}
+    partitions: dict[str, list[str | None]] = {}
+    key = setup.get("partition_key")
 
     def one_run(twin: str) -> float:
         job = twins[twin][0]
         start = time.perf_counter()
-        result = job.execute_in_process(run_config=setup["run_config"], instance=instance)
+        if key is None:
+            result = job.execute_in_process(run_config=setup["run_config"], instance=instance)
+        else:
+            result = job.execute_in_process(
+                run_config=job.partitioned_config.get_run_config_for_partition_key(key),
+                partition_key=key,
+                instance=instance,
+            )
         elapsed = time.perf_counter() - start
         assert result.success
-        materialized[twin] = len(result.get_asset_materialization_events())
+        events = result.get_asset_materialization_events()
+        materialized[twin] = len(events)
+        partitions[twin] = sorted({e.partition for e in events}, key=str)
         return elapsed
 
     results: dict[str, Any] = {"nexus": [], "plain": []}
@@ -151,6 +168,8 @@ def run(folder: str, reps: int, loops: int) -> dict[str, Any]:
             results[f"{twin}_{call}_us"] = statistics.median(times) * 1e6 if times else None
             results[f"{twin}_{call}_n"] = len(times)
     results["materialized"] = materialized
+    results["partition_key"] = key
+    results["partitions"] = partitions
     return results
 
 

@@ -5,9 +5,15 @@ and one 20-asset job), each twice: with nexus-dagster and in plain Dagster. Ever
 measured for both twins alternately (A B A B ...) in this one invocation, and reported as medians
 and the ratio nexus / plain. Each load is a fresh interpreter, so import costs are counted.
 
-    .venv/bin/python bench/run.py                  # the full run, about 10 minutes on 2 cores
+    .venv/bin/python bench/run.py                  # the full run, about 12 minutes on 2 cores
     .venv/bin/python bench/run.py --smoke          # 5 specs, one repetition (used by the tests)
     .venv/bin/python bench/run.py --sizes 100,500 --reps 3 --json results.json
+    .venv/bin/python bench/run.py --only partitioned --sizes 300 --reps 3
+
+The partitioned figures (table 5) measure the same location with every asset daily-partitioned,
+so that every spec is a partitioned job (a ``PartitionedConfig`` instead of a ``ConfigMapping``):
+the load at the judged N, and one run of the 20-asset job for one partition. ``--only
+partitioned`` measures those alone (the load at every N of ``--sizes``).
 """
 
 from __future__ import annotations
@@ -94,11 +100,25 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
 
+def judged_size(sizes: Sequence[str]) -> str:
+    """The N at which the load is judged: ``LOAD_SIZE`` when measured, else the last of N."""
+    return str(LOAD_SIZE) if str(LOAD_SIZE) in sizes else sizes[-1]
+
+
 def markdown(results: dict[str, Any]) -> str:
     """The report: every figure as nexus / plain, and the growth table."""
     lines = [f"Machine: {results['machine']}", ""]
+    if results["load"]:
+        lines += _unpartitioned_tables(results)
+    if "partitioned" in results:
+        lines += _partitioned_table(results)
+    return "\n".join(lines)
+
+
+def _unpartitioned_tables(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
     sizes = results["sizes"]
-    judged = str(LOAD_SIZE) if str(LOAD_SIZE) in results["load"] else sizes[-1]
+    judged = judged_size(sizes)
     load = results["load"][judged]
     n, p = load["nexus"], load["plain"]
     lines += [
@@ -195,7 +215,68 @@ def markdown(results: dict[str, Any]) -> str:
             f"| {rn['rss_mb']:.0f} | {rp['rss_mb']:.0f} |"
         )
     lines.append("")
-    return "\n".join(lines)
+    return lines
+
+
+def _partitioned_table(results: dict[str, Any]) -> list[str]:
+    """Table 5: the same location daily-partitioned, load and one partition run."""
+    part = results["partitioned"]
+    judged = part["size"]
+    load = part["load"][judged]
+    n, p = load["nexus"], load["plain"]
+    run = part["run"]
+    rn, rp = median(run["nexus"]), median(run["plain"])
+    paired_run = median([a / b for a, b in zip(run["nexus"], run["plain"], strict=True)])
+    lines = [
+        f"### 5. Partitioned jobs: every asset daily-partitioned, N = {judged} ({n['jobs']} "
+        f"jobs, {n['schedules']} schedules, {results['assets']:,} assets; loads: median of "
+        f"{results['reps']} fresh processes each; run: median of {run['reps']} alternating runs "
+        f"of partition {run['partition_key']})",
+        "",
+        "| figure | nexus | plain | nexus / plain |",
+        "| --- | ---: | ---: | ---: |",
+        f"| import + `Definitions` (s) | {n['import']:.2f} | {p['import']:.2f} "
+        f"| {ratio(n['import'], p['import'])} |",
+        f"| resolve every job (s) | {n['resolve']:.2f} | {p['resolve']:.2f} "
+        f"| {ratio(n['resolve'], p['resolve'])} |",
+        f"| **load** (import + resolve) (s) | **{n['load']:.2f}** | **{p['load']:.2f}** "
+        f"| **{ratio(n['load'], p['load'])}** |",
+        f"| load, median of the paired ratios | | | {load['paired_ratio']:.2f}x |",
+        f"| load, CPU time (s) | {n['load_cpu']:.2f} | {p['load_cpu']:.2f} "
+        f"| {ratio(n['load_cpu'], p['load_cpu'])} |",
+    ]
+    if n["snapshot"] == n["snapshot"]:  # not NaN: the snapshot was measured
+        lines.append(
+            f"| code-server snapshot of the repository (s) | {n['snapshot']:.2f} "
+            f"| {p['snapshot']:.2f} | {ratio(n['snapshot'], p['snapshot'])} |"
+        )
+    lines += [
+        f"| peak RSS after load (MB) | {n['rss_mb']:.0f} | {p['rss_mb']:.0f} "
+        f"| {ratio(n['rss_mb'], p['rss_mb'])} |",
+        f"| **run** of the 20-asset job for one partition (s) | **{rn:.3f}** | **{rp:.3f}** "
+        f"| **{ratio(rn, rp)}** |",
+        f"| run, median of the paired ratios | | | {paired_run:.2f}x |",
+        f"| per asset: `for_asset` vs reading the plain resource's `values` (µs) "
+        f"| {run['nexus_for_asset_us']:.1f} | {run['plain_for_asset_us']:.1f} | |",
+        f"| per asset: `render` vs hand-written `str.format` (µs) | {run['nexus_render_us']:.1f} "
+        f"| {run['plain_render_us']:.1f} | |",
+        "",
+    ]
+    others = [size for size in results["sizes"] if size in part["load"]]
+    if len(others) > 1:
+        lines += [
+            "| N specs | jobs | nexus load (s) | plain load (s) | nexus / plain | paired ratio |",
+            "| ---: | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for size in others:
+            row = part["load"][size]
+            ln, lp = row["nexus"], row["plain"]
+            lines.append(
+                f"| {size} | {ln['jobs']} | {ln['load']:.2f} | {lp['load']:.2f} "
+                f"| {ratio(ln['load'], lp['load'])} | {row['paired_ratio']:.2f}x |"
+            )
+        lines.append("")
+    return lines
 
 
 def machine() -> str:
@@ -219,6 +300,79 @@ def machine() -> str:
     )
 
 
+def measure_unpartitioned(
+    args: argparse.Namespace, sizes: list[str], workdir: Path, results: dict[str, Any]
+) -> None:
+    """Tables 1-4 and the growth table: load at every N, one run, validate."""
+    folders = {
+        size: generate.write_location(workdir / f"n{size}", int(size), args.assets)
+        for size in sorted({*sizes, str(args.validate_size)}, key=int)
+    }
+    if not args.smoke:
+        # One untimed load of each twin first, so that neither pays for a cold disk cache.
+        measure_load(folders[sizes[0]], 1, snapshot=False)
+    for size in sizes:
+        runs = measure_load(folders[size], args.reps, snapshot=not args.no_snapshot)
+        results["raw_load"][size] = runs
+        results["load"][size] = load_summary(runs)
+        summary = results["load"][size]
+        print(
+            f"N={size}: load nexus {summary['nexus']['load']:.2f}s, "
+            f"plain {summary['plain']['load']:.2f}s",
+            file=sys.stderr,
+        )
+
+    run = probe("run", str(folders[sizes[0]]), str(args.run_reps), str(args.loops))
+    run["reps"] = args.run_reps
+    results["run"] = run
+
+    val_runs = [probe("validate", str(folders[str(args.validate_size)])) for _ in range(args.reps)]
+    results["validate"] = {
+        key: median([v.get(key, float("nan")) for v in val_runs])
+        for key in ("dagster", "validate", "assets", "specs")
+    }
+    results["validate"]["cli"] = val_runs[0]["cli"]
+    results["validate"]["output"] = val_runs[0].get("output")
+    results["validate"]["spec_count"] = val_runs[0]["spec_count"]
+    results["validate"]["reps"] = len(val_runs)
+
+
+def measure_partitioned(
+    args: argparse.Namespace,
+    sizes: list[str],
+    workdir: Path,
+    results: dict[str, Any],
+    warm_up: bool,
+) -> None:
+    """Table 5: the same locations with every asset daily-partitioned; the load at the judged
+    N (at every N with ``--only partitioned``) and runs of the 20-asset job for one partition."""
+    judged = judged_size(sizes)
+    measured = sizes if args.only == "partitioned" else [judged]
+    folders = {
+        size: generate.write_location(
+            workdir / f"p{size}", int(size), args.assets, partitioned=True
+        )
+        for size in measured
+    }
+    part: dict[str, Any] = {"size": judged, "load": {}, "raw_load": {}}
+    results["partitioned"] = part
+    if warm_up and not args.smoke:
+        measure_load(folders[measured[0]], 1, snapshot=False)
+    for size in measured:
+        runs = measure_load(folders[size], args.reps, snapshot=not args.no_snapshot)
+        part["raw_load"][size] = runs
+        part["load"][size] = load_summary(runs)
+        summary = part["load"][size]
+        print(
+            f"N={size} partitioned: load nexus {summary['nexus']['load']:.2f}s, "
+            f"plain {summary['plain']['load']:.2f}s",
+            file=sys.stderr,
+        )
+    run = probe("run", str(folders[judged]), str(args.run_reps), str(args.loops))
+    run["reps"] = args.run_reps
+    part["run"] = run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="100,500,1000", help="N specs, comma-separated")
@@ -231,6 +385,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--smoke", action="store_true", help="5 specs, one repetition")
     parser.add_argument("--workdir", type=Path, help="where to write the locations (kept)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
+    parser.add_argument(
+        "--only",
+        choices=["partitioned"],
+        help="measure only these figures: `partitioned` (table 5, the load at every N of --sizes)",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.reps, args.run_reps, args.validate_size = "5", 1, 1, 5
@@ -247,40 +406,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "load": {},
         "raw_load": {},
     }
+    only_partitioned = args.only == "partitioned"
     try:
-        folders = {
-            size: generate.write_location(workdir / f"n{size}", int(size), args.assets)
-            for size in sorted({*sizes, str(args.validate_size)}, key=int)
-        }
-        if not args.smoke:
-            # One untimed load of each twin first, so that neither pays for a cold disk cache.
-            measure_load(folders[sizes[0]], 1, snapshot=False)
-        for size in sizes:
-            runs = measure_load(folders[size], args.reps, snapshot=not args.no_snapshot)
-            results["raw_load"][size] = runs
-            results["load"][size] = load_summary(runs)
-            summary = results["load"][size]
-            print(
-                f"N={size}: load nexus {summary['nexus']['load']:.2f}s, "
-                f"plain {summary['plain']['load']:.2f}s",
-                file=sys.stderr,
-            )
-
-        run = probe("run", str(folders[sizes[0]]), str(args.run_reps), str(args.loops))
-        run["reps"] = args.run_reps
-        results["run"] = run
-
-        val_runs = [
-            probe("validate", str(folders[str(args.validate_size)])) for _ in range(args.reps)
-        ]
-        results["validate"] = {
-            key: median([v.get(key, float("nan")) for v in val_runs])
-            for key in ("dagster", "validate", "assets", "specs")
-        }
-        results["validate"]["cli"] = val_runs[0]["cli"]
-        results["validate"]["output"] = val_runs[0].get("output")
-        results["validate"]["spec_count"] = val_runs[0]["spec_count"]
-        results["validate"]["reps"] = len(val_runs)
+        if not only_partitioned:
+            measure_unpartitioned(args, sizes, workdir, results)
+        measure_partitioned(args, sizes, workdir, results, warm_up=only_partitioned)
     finally:
         if not args.workdir:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -1,5 +1,6 @@
-"""The benchmark's cheap version (5 specs, 200 assets, one repetition), so that `make bench`
-keeps working; it asserts that the benchmark runs and prints its tables, not any figure."""
+"""The benchmark's cheap version (5 specs, 200 assets, one repetition, with the partitioned
+twins), so that `make bench` keeps working; it asserts that the benchmark runs and prints its
+tables, not any figure."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ HEADINGS = [
     "### 3. Validate 6 specs",
     "### 4. Peak memory of the loaded location",
     "### How load grows with N",
+    "### 5. Partitioned jobs: every asset daily-partitioned, N = 5 (7 jobs, 5 schedules",
 ]
 
 
@@ -39,6 +41,59 @@ def test_bench_smoke_runs_and_prints_every_table(tmp_path: Path) -> None:
     results = json.loads(raw.read_text())
     assert results["run"]["materialized"] == {"nexus": 20, "plain": 20}
     assert results["validate"]["spec_count"] == 6
+    # The partitioned twins: both loaded, and the run executed one partition of each.
+    partitioned = results["partitioned"]
+    assert partitioned["load"]["5"]["nexus"]["jobs"] == partitioned["load"]["5"]["plain"]["jobs"]
+    assert "| **run** of the 20-asset job for one partition (s) |" in done.stdout
+    run = partitioned["run"]
+    assert run["materialized"] == {"nexus": 20, "plain": 20}
+    assert run["partitions"] == {"nexus": [run["partition_key"]], "plain": [run["partition_key"]]}
+
+
+_SAME_RUNS = """
+import datetime, json, sys
+import dagster as dg
+sys.path.insert(0, sys.argv[1])
+import nexus_location, plain_location
+
+tick = datetime.datetime(2026, 7, 3, 5, tzinfo=datetime.timezone.utc)
+launched = []
+for location in (nexus_location, plain_location):
+    repo = location.defs.get_repository_def()
+    runs = {}
+    for job in repo.get_all_jobs():
+        if not job.name.startswith("__"):
+            runs[job.name] = job.partitioned_config.get_run_config_for_partition_key("2026-03-01")
+    for schedule in repo.schedule_defs:
+        context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
+        requests = schedule.evaluate_tick(context).run_requests
+        runs[schedule.name] = [[r.run_key, r.partition_key, r.run_config] for r in requests]
+    launched.append(runs)
+print(json.dumps(launched))
+"""
+
+
+def test_partitioned_twins_launch_the_same_runs(tmp_path: Path) -> None:
+    # The plain twin of a partitioned location must give every partition, and every schedule
+    # tick, the run config nexus gives it, or the benchmark compares different work.
+    generate = REPO / "bench" / "generate.py"
+    folder = tmp_path / "p5"
+    subprocess.run(
+        [sys.executable, str(generate), str(folder), "5", "--partitioned"],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", _SAME_RUNS, str(folder)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    nexus, plain = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(nexus) == 11  # 6 jobs (5 specs and the run job) and 5 schedule ticks
+    assert nexus == plain
+    assert all(len(requests) == 1 for name, requests in nexus.items() if name.endswith("_daily"))
 
 
 def test_importing_the_package_leaves_the_editing_api_unloaded() -> None:
