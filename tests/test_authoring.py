@@ -62,6 +62,18 @@ ASSETS = [
         group_name="reporting",
     ),
     _asset("vault_reader", {"api_key": "secret!", "region": "string"}),
+    _asset("sales_sample", {"target_bucket": "string!"}, group_name="sampling"),
+    _asset(
+        "daily_orders",
+        {"source_bucket": "string!", "target_bucket": "string!"},
+        {"input": "{{ params.source_bucket }}/{{ partition.key }}.csv"},
+        partitions_def=dg.DailyPartitionsDefinition(start_date="2026-11-01"),
+    ),
+    _asset(
+        "daily_summary",
+        {"min_amount": "float", "target_bucket": "string!"},
+        partitions_def=dg.DailyPartitionsDefinition(start_date="2026-11-01"),
+    ),
 ]
 
 
@@ -320,10 +332,12 @@ def test_create_writes_prefixed_values_to_ops_config_and_schema(specs: Path) -> 
         """
     )
     assert [s.name for s in load_job_specs(specs, ASSETS)] == [
+        "daily_orders_job",
         "daily_report_job",
         "legacy_ingest_job",
         "report_only",
         "sales_job",
+        "sales_sample_job",
     ]
 
 
@@ -383,9 +397,11 @@ def test_refused_edit_leaves_the_file_byte_identical(
     assert {p: p.read_bytes() for p in specs.rglob("*.yaml")} == before
     assert sorted(p.name for p in specs.iterdir()) == [
         ".nexus-dagster.lock",
+        "daily_orders_job.yaml",
         "daily_report_job.yaml",
         "legacy",
         "sales_job.yaml",
+        "sales_sample_job.yaml",
     ]
 
 
@@ -419,9 +435,11 @@ def test_migrate_rewrites_the_legacy_example_and_is_idempotent(specs: Path) -> N
     before = path.read_bytes()
     checked = migrate_specs(specs, assets=ASSETS, check=True)
     assert [(r.path.name, r.changed) for r in checked] == [
+        ("daily_orders_job.yaml", False),
         ("daily_report_job.yaml", False),
         ("legacy_ingest_job.yaml", True),
         ("sales_job.yaml", False),
+        ("sales_sample_job.yaml", False),
     ]
     assert path.read_bytes() == before  # --check writes nothing
     migrate_specs(specs, assets=ASSETS)

@@ -84,7 +84,7 @@ def test_reading_commands(tmp_path: Path) -> None:
     )
     assert (validate.code, validate.out, validate.err) == (
         0,
-        "ok: 3 job spec(s) in job_specs\n",
+        "ok: 5 job spec(s) in job_specs\n",
         "",
     )
 

@@ -358,7 +358,13 @@ def test_inspect_selection_params_lists_prefixed_names() -> None:
 
 def test_load_job_specs_without_assets_checks_files_alone() -> None:
     specs = nexus_dagster.load_job_specs(REPO / "job_specs")
-    assert sorted(s.name for s in specs) == ["daily_report_job", "legacy_ingest_job", "sales_job"]
+    assert sorted(s.name for s in specs) == [
+        "daily_orders_job",
+        "daily_report_job",
+        "legacy_ingest_job",
+        "sales_job",
+        "sales_sample_job",
+    ]
     assert all(s.fields == () for s in specs)
 
 

@@ -420,7 +420,10 @@ def test_rule7_descriptions_say_assets_type_and_scope() -> None:
         "Shared (string, optional): feeds `sales`, `marketing`. "
         "An asset's own `<asset>.target_bucket` value takes precedence."
     )
-    assert fields["sales.source_bucket"].description == "Per-asset (string, required): feeds `sales` only."
+    assert (
+        fields["sales.source_bucket"].description
+        == "Per-asset (string, required): feeds `sales` only."
+    )
     assert fields["marketing.target_bucket"].description == (
         "Per-asset (string, optional): feeds `marketing` only. "
         "Overrides the shared `target_bucket` for this asset."
