@@ -44,14 +44,23 @@ def selection_partitions(
     Unpartitioned assets may stand beside partitioned ones; two different definitions may not
     (Dagster's own rule for an asset job). The reason names the assets and their definitions.
     """
-    by_def: dict[dg.PartitionsDefinition, list[str]] = {}
+    # Grouped by identity first: assets usually share one definition object, and hashing a
+    # time-window definition rebuilds its text each time (a cost per selected asset at load).
+    groups: list[tuple[dg.PartitionsDefinition, list[str]]] = []
     for info in infos:
-        if info.partitions_def is not None:
-            by_def.setdefault(info.partitions_def, []).append(info.name)
-    if len(by_def) <= 1:
-        return next(iter(by_def), None), None
+        partitions_def = info.partitions_def
+        if partitions_def is None:
+            continue
+        for known, names in groups:
+            if known is partitions_def or known == partitions_def:
+                names.append(info.name)
+                break
+        else:
+            groups.append((partitions_def, [info.name]))
+    if len(groups) <= 1:
+        return (groups[0][0] if groups else None), None
     listed = "; ".join(
-        f"{', '.join(f'`{n}`' for n in names)}: {describe(pd)}" for pd, names in by_def.items()
+        f"{', '.join(f'`{n}`' for n in names)}: {describe(pd)}" for pd, names in groups
     )
     return None, (
         "the selected assets are partitioned differently, and one job runs one partitions "
