@@ -251,7 +251,7 @@ def test_editing_commands(tmp_path: Path) -> None:
         '  added params_schema.sales_ingestion_asset.source_bucket: "string!"\n'
     )
     assert (check.code, check.out) == (0, "nothing to migrate: every spec is in the current form\n")
-    assert len(load_job_specs(home / "job_specs", _example_assets())) == 4
+    assert len(load_job_specs(home / "job_specs", _example_assets())) == 6
 
 
 def test_eight_concurrent_updates_all_land(tmp_path: Path) -> None:

@@ -66,5 +66,10 @@ def test_killed_edits_leave_the_old_or_the_new_file(tmp_path: Path) -> None:
     assert update(cwd, 99).wait(timeout=60) == 0
     assert batch_size(spec) == 99
     leftovers = [p.name for p in spec.parent.iterdir() if p.suffix in (".yaml", ".yml")]
-    assert sorted(leftovers) == ["daily_report_job.yaml", "sales_job.yaml"]
+    assert sorted(leftovers) == [
+        "daily_orders_job.yaml",
+        "daily_report_job.yaml",
+        "sales_job.yaml",
+        "sales_sample_job.yaml",
+    ]
     print(f"killed edits: {outcomes}")

@@ -100,8 +100,10 @@ REJECTED_CASES = [
             (
                 "FIELD_NOT_DEFINED",
                 'Received unexpected config entry "marketing_ingestion_asset.batch_size" at the '
-                'root. Expected: "{ marketing_ingestion_asset.source_bucket: String '
-                "marketing_ingestion_asset.target_bucket?: String "
+                'root. Expected: "{ execution?: { } loggers?: { } '
+                "marketing_ingestion_asset.source_bucket: String "
+                "marketing_ingestion_asset.target_bucket?: String ops?: { } "
+                "resources?: { params?: NexusParamsTakeFlatNames } "
                 "sales_ingestion_asset.batch_size?: Int sales_ingestion_asset.source_bucket?: "
                 'String sales_ingestion_asset.target_bucket?: String target_bucket?: String }".',
             )

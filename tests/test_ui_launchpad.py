@@ -64,8 +64,7 @@ def example_specs() -> list[JobSpec]:
     assert loader is not None and loader.loader is not None
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
-    assets = [module.sales_ingestion_asset, module.marketing_ingestion_asset, module.report]
-    return load_job_specs(REPO / "job_specs", assets=assets)
+    return load_job_specs(REPO / "job_specs", assets=list(module.defs.assets or []))
 
 
 def editor_lines(page: Page) -> list[str]:
