@@ -106,7 +106,9 @@ def section_fields() -> dict[str, dg.Field]:
     for name in SECTIONS:
         if name == "resources":
             refused = dg.Field(
-                _PARAMS_REFUSED, is_required=False, description=_SECTION_DESCRIPTIONS[name]
+                _PARAMS_REFUSED,
+                is_required=False,
+                description="Refused: nexus-dagster sets `params` from the flat names at the root.",
             )
             config_type: Any = dg.Permissive({RESOURCE_KEY: refused})
         else:

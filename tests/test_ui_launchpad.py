@@ -39,8 +39,11 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WAIT_MS = 30_000
-# The spec's values, as job_specs/sales_job.yaml gives them (ops_config and parameter_values).
+# The spec's values, as job_specs/sales_job.yaml gives them (ops_config and parameter_values),
+# after Dagster's own `resources` section: its one declared field (`params`, refused at launch)
+# makes the launchpad expand it, empty; `ops`, `execution` and `loggers` stay folded away.
 PREFILLED = [
+    "resources: {}",
     "sales_ingestion_asset.source_bucket: sales-raw",
     "target_bucket: analytics-lake",
 ]
@@ -116,7 +119,12 @@ def test_launchpad_shows_the_fields_and_launches_a_run(
             panel = page.locator("code", has_text="marketing_ingestion_asset.source_bucket")
             shown = panel.inner_text()
             names = re.findall(r"^\s*([\w./]+)\??: \w+$", shown, flags=re.MULTILINE)
-            assert sorted(names) == sorted(field.name for field in spec.fields)
+            # `params` is the one declared field inside Dagster's own `resources` section
+            assert sorted(names) == sorted([*(field.name for field in spec.fields), "params"])
+            # Dagster's own sections stand beside the fields, optional, passed through
+            for section in ("ops", "resources", "execution", "loggers"):
+                assert f"  {section}?: " in shown
+            assert "params?: NexusParamsTakeFlatNames" in shown
             for field in spec.fields:
                 optional = "" if field.required else "?"
                 dagster_type = {"int": "Int", "float": "Float", "bool": "Bool"}.get(
@@ -159,6 +167,7 @@ def test_launchpad_shows_the_fields_and_launches_a_run(
             browser.close()
 
     assert webserver.stored_run_config(run_id) == {
+        "resources": {},
         "sales_ingestion_asset.source_bucket": "sales-raw",
         "target_bucket": "analytics-lake",
         "marketing_ingestion_asset.source_bucket": "mkt-raw",
