@@ -6,16 +6,20 @@ partitioned job its partition.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from nexus_dagster.errors import SpecProblem
 from nexus_dagster.jobs import SpecJob, spec_run_config
 from nexus_dagster.partitioned import key_problem, latest_complete_key
+from nexus_dagster.rules import run_config_from_values
 from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec
-from nexus_dagster.templates import render_sensor
+from nexus_dagster.templates import SENSOR_FIELDS, render_sensor
 
 SENSOR_FILE_TAG = "nexus/sensor_file"
 
@@ -132,3 +136,70 @@ def sensor_event(path: Path) -> dict[str, str]:
     {'path': '/in/sales_2026-11-05.csv', 'name': 'sales_2026-11-05.csv', 'stem': 'sales_2026-11-05'}
     """
     return {"path": str(path), "name": path.name, "stem": path.stem}
+
+
+@dataclass(frozen=True)
+class EntrySections:
+    """A schedule's or sensor's ``run_config:`` sections, to be checked by Dagster against the
+    built job, and where to report a problem."""
+
+    job_name: str
+    run_config: Mapping[str, Any]
+    path: str
+    line: int
+    col: int
+    key: str
+
+
+def entry_sections(spec: JobSpec) -> list[EntrySections]:
+    """Every entry of ``spec`` that adds Dagster's own sections to its runs."""
+    spec_job = SpecJob(spec.name, spec.fields, spec.partitions_def)
+    found = []
+    entries: list[tuple[str, int, Mapping[str, Any], Mapping[str, Any]]] = [
+        ("schedules", i, s.run_config, s.sections) for i, s in enumerate(spec.schedules)
+    ]
+    for i, sensor in enumerate(spec.sensors):
+        sample = render_sensor(sensor.parameter_values, {f: f"<{f}>" for f in SENSOR_FIELDS}, "")
+        entries.append(
+            ("sensors", i, run_config_from_values(spec.fields, sample)[0], sensor.sections)
+        )
+    for kind, index, values, sections in entries:
+        if not sections:
+            continue
+        key = [kind, index, "run_config"]
+        line, col = spec.document.position(tuple(key))
+        found.append(
+            EntrySections(
+                spec.name,
+                spec_run_config(spec_job, values, sections),
+                str(spec.path),
+                line,
+                col,
+                f"{kind}[{index}].run_config",
+            )
+        )
+    return found
+
+
+def entry_section_problems(
+    defs: dg.Definitions, entries: Sequence[EntrySections]
+) -> list[SpecProblem]:
+    """Dagster's own check of each entry's run config against its built job, as problems of the
+    spec file, so a bad ``ops:`` value in a schedule is reported when the location loads, not at
+    its first tick."""
+    problems = []
+    for entry in entries:
+        try:
+            dg.validate_run_config(defs.resolve_job_def(entry.job_name), entry.run_config)
+        except dg.DagsterInvalidConfigError as err:
+            messages = "; ".join(e.message for e in err.errors)
+            problems.append(
+                SpecProblem(
+                    entry.path,
+                    entry.line,
+                    entry.col,
+                    entry.key,
+                    f"Dagster refuses this run config: {messages}",
+                )
+            )
+    return problems

@@ -71,6 +71,11 @@ class NexusSpecError(NexusError):
         header = f"{count} problem{'s' if count != 1 else ''} in nexus job specs:"
         super().__init__("\n".join([header, *(str(p) for p in self.problems)]))
 
+    def with_assets(self, assets: Sequence[Any]) -> NexusSpecError:
+        """This error, knowing the code location's assets (see :attr:`assets`)."""
+        self.assets = tuple(assets)
+        return self
+
 
 class NexusDeclarationError(NexusError):
     """An asset's ``nexus/params`` or ``nexus/config`` metadata is malformed."""

@@ -12,7 +12,13 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
-from nexus_dagster.automation import build_schedule, build_sensor
+from nexus_dagster.automation import (
+    EntrySections,
+    build_schedule,
+    build_sensor,
+    entry_section_problems,
+    entry_sections,
+)
 from nexus_dagster.catalog import AssetLike
 from nexus_dagster.errors import NexusSpecError
 from nexus_dagster.jobs import build_job
@@ -49,8 +55,8 @@ def build_definitions(
     # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
     # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
     # its model for the life of the process.
-    jobs, schedules, sensors, jobs_by_asset, partitioned = _build_all(folder, assets)
-    return dg.Definitions(
+    jobs, schedules, sensors, jobs_by_asset, partitioned, sections = _build_all(folder, assets)
+    defs = dg.Definitions(
         assets=list(assets),
         jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],
         schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
@@ -65,6 +71,11 @@ def build_definitions(
         },
         **definitions_kwargs,
     )
+    if sections:
+        problems = entry_section_problems(defs, sections)
+        if problems:
+            raise NexusSpecError(problems, specs_dir=str(folder)).with_assets(assets)
+    return defs
 
 
 def _build_all(
@@ -75,17 +86,19 @@ def _build_all(
     list[dg.SensorDefinition],
     dict[str, list[str]],
     dict[str, Any],
+    list[EntrySections],
 ]:
     jobs = []
     schedules: list[dg.ScheduleDefinition] = []
     sensors: list[dg.SensorDefinition] = []
     jobs_by_asset: dict[str, list[str]] = {}
     partitioned: dict[str, Any] = {}
+    sections: list[EntrySections] = []
     with gc_paused():
         try:
             specs = load_job_specs(folder, assets=assets)
         except NexusSpecError as err:
-            err.assets = tuple(assets)
+            err.with_assets(assets)
             raise
         for spec in specs:
             job = build_job(spec)
@@ -96,7 +109,8 @@ def _build_all(
                 jobs_by_asset.setdefault(asset, []).append(spec.name)
             if spec.partitions_def is not None:
                 partitioned[spec.name] = spec.fields
-    return jobs, schedules, sensors, jobs_by_asset, partitioned
+            sections.extend(entry_sections(spec))
+    return jobs, schedules, sensors, jobs_by_asset, partitioned, sections
 
 
 def _from_caller(path: Path) -> Path:

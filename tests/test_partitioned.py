@@ -21,6 +21,7 @@ import yaml
 
 from nexus_dagster import (
     NexusConfigError,
+    NexusSpecError,
     build_definitions,
     nexus_run_config,
     nexus_run_request,
@@ -502,3 +503,41 @@ def test_dagster_cli_refuses_wrong_values_at_run_start(dagster_home: Path, tmp_p
     )  # fmt: skip
     assert done.returncode != 0
     assert "`d_load.mode` does not fit type `string`" in done.stdout + done.stderr
+
+
+def test_a_bad_value_inside_an_entrys_run_config_is_a_spec_error_at_load(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path / "specs",
+        {
+            "config_job.yaml": """
+                selection: [u_config]
+                parameter_values: {bucket: b}
+                schedules:
+                  - cron: "0 * * * *"
+                    run_config:
+                      ops: {u_config: {config: {limit: two}}}
+            """,
+            "static_job.yaml": """
+                selection: [s_region]
+                parameter_values: {bucket: b}
+                schedules:
+                  - cron: "0 * * * *"
+                    partition_key: eu
+                    run_config:
+                      execution: {config: {multiprocess: {max_concurrent: many}}}
+            """,
+        },
+    )
+    with pytest.raises(NexusSpecError) as caught:
+        build_definitions(
+            folder, assets=location().ASSETS, resources={"warehouse": location().Warehouse(dsn="x")}
+        )
+    lines = [str(p).replace(str(folder) + "/", "") for p in caught.value.problems]
+    assert lines == [
+        "config_job.yaml:5:5: schedules[0].run_config: Dagster refuses this run config: "
+        'Invalid scalar at path root:ops:u_config:config:limit. Value "two" of type '
+        '"<class \'str\'>" is not valid for expected type "Int".',
+        "static_job.yaml:6:5: schedules[0].run_config: Dagster refuses this run config: "
+        "Invalid scalar at path root:execution:config:multiprocess:max_concurrent. Value "
+        '"many" of type "<class \'str\'>" is not valid for expected type "Int".',
+    ]
