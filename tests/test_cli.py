@@ -290,6 +290,59 @@ def _example_assets() -> list[object]:
     return list(definitions.defs.assets or [])
 
 
+def test_partitioned_job_commands(tmp_path: Path) -> None:
+    home = example_copy(tmp_path / "ex")
+    params, render, bad_key, not_partitioned, no_key = run_all(
+        [
+            (["params", "daily_orders_job"], home),
+            (["render", "daily_orders_job", "--partition", "2026-11-05"], home),
+            (["render", "daily_orders_job", "--partition", "2026-13-05"], home),
+            (["render", "sales_job", "--partition", "2026-11-05"], home),
+            (["render", "daily_orders_job", "--set", "min_amount=5"], home),
+        ]
+    )
+    assert params.code == 0, params.err
+    assert params.out.splitlines()[0] == (
+        "job `daily_orders_job` is partitioned by Daily, starting 2026-11-01 UTC; a run takes "
+        "these values under resources.params.config.values"
+    )
+    assert "daily_orders.source_bucket   string  no        orders-daily" in params.out
+
+    assert render.code == 0, render.err
+    lines = render.out.splitlines()
+    assert lines[0] == "partition: 2026-11-05"
+    assert "    input: orders-daily/2026-11-05.csv" in lines
+    assert "    title: Orders from 2026-11-05T00:00:00+00:00 to 2026-11-06T00:00:00+00:00" in lines
+    run_config = yaml.safe_load(render.out.split("run config:\n", 1)[1])
+    assert run_config == {
+        "resources": {
+            "params": {
+                "config": {
+                    "values": {
+                        "target_bucket": "orders-lake",
+                        "min_amount": 20,
+                        "daily_orders.source_bucket": "orders-daily",
+                    }
+                }
+            }
+        }
+    }
+
+    assert (bad_key.code, bad_key.out) == (1, "")
+    assert bad_key.err == (
+        "error: job `daily_orders_job`: `2026-13-05` is not a partition key of Daily, starting "
+        "2026-11-01 UTC\n"
+    )
+    assert (not_partitioned.code, not_partitioned.err) == (
+        1,
+        "error: job `sales_job` is not partitioned; drop --partition\n",
+    )
+    # without a key the output shows where the partition goes
+    assert no_key.code == 0, no_key.err
+    assert "partition: (none given: --partition KEY)" in no_key.out
+    assert "    input: orders-daily/<partition.key>.csv" in no_key.out
+
+
 # --- secrets ------------------------------------------------------------------------------
 
 
