@@ -85,14 +85,26 @@ def is_time_window(partitions_def: dg.PartitionsDefinition | None) -> bool:
     return isinstance(partitions_def, dg.TimeWindowPartitionsDefinition)
 
 
+def has_time_window(partitions_def: dg.PartitionsDefinition | None) -> bool:
+    """``True`` when every partition has a time window: a time-window definition, or a
+    multi-partitions definition with a time-window dimension."""
+    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
+        return partitions_def.has_time_window_dimension
+    return is_time_window(partitions_def)
+
+
 def partition_fields(partitions_def: dg.PartitionsDefinition | None, key: str) -> dict[str, str]:
-    """What ``{{partition.*}}`` holds for ``key``: the key, and a time window's bounds.
+    """What ``{{partition.*}}`` holds for ``key``: the key, and a time window's bounds (of
+    the time dimension, for a multi-partitions definition).
 
     >>> partition_fields(dg.DailyPartitionsDefinition(start_date="2026-11-01"), "2026-11-05")
     {'key': '2026-11-05', 'start': '2026-11-05T00:00:00+00:00', 'end': '2026-11-06T00:00:00+00:00'}
     """
     fields = {"key": key}
-    if isinstance(partitions_def, dg.TimeWindowPartitionsDefinition):
+    if has_time_window(partitions_def):
+        assert isinstance(
+            partitions_def, (dg.TimeWindowPartitionsDefinition, dg.MultiPartitionsDefinition)
+        )
         window = partitions_def.time_window_for_partition_key(key)
         fields["start"], fields["end"] = window.start.isoformat(), window.end.isoformat()
     return fields
@@ -172,7 +184,7 @@ def placeholder_problems(
                     "give it a `partitions_def` or remove the placeholder",
                 )
             )
-        elif set(TIME_WINDOW_FIELDS) & set(names) and not is_time_window(info.partitions_def):
+        elif set(TIME_WINDOW_FIELDS) & set(names) and not has_time_window(info.partitions_def):
             problems.append(
                 (
                     info.name,

@@ -144,7 +144,12 @@ def test_a_launch_that_leaves_names_out_gets_the_spec_values() -> None:
     ("job_name", "key", "field", "expected"),
     [
         ("static_job", "us", "rendered", {"where": "regional/us"}),
-        ("multi_job", "2026-11-03|eu", "rendered", {"cell": "2026-11-03|eu"}),
+        (
+            "multi_job",
+            "2026-11-03|eu",
+            "rendered",
+            {"cell": "2026-11-03|eu", "day": "2026-11-03T00:00:00+00:00"},
+        ),
         ("dynamic_job", "drop_7.csv", "rendered", {"file": "incoming/drop_7.csv"}),
     ],
 )

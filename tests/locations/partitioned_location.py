@@ -71,7 +71,11 @@ def dyn_file(context: dg.AssetExecutionContext, params: NexusParams) -> dg.Mater
     return _seen(context, params)
 
 
-@nexus_asset(params={"scale": "int!"}, config={"cell": "{{ partition.key }}"}, partitions_def=cells)
+@nexus_asset(
+    params={"scale": "int!"},
+    config={"cell": "{{ partition.key }}", "day": "{{ partition.start }}"},
+    partitions_def=cells,
+)
 def m_cell(context: dg.AssetExecutionContext, params: NexusParams) -> dg.MaterializeResult:
     return _seen(context, params)
 
