@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,12 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from nexus_dagster.errors import SpecProblem
 from nexus_dagster.jobs import SpecJob, spec_run_config
-from nexus_dagster.partitioned import key_problem, latest_complete_key
+from nexus_dagster.partitioned import (
+    dynamic_additions,
+    key_problem,
+    latest_complete_key,
+    partition_exists,
+)
 from nexus_dagster.rules import run_config_from_values
 from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec
 from nexus_dagster.templates import SENSOR_FIELDS, render_sensor
@@ -33,8 +39,7 @@ def build_schedule(
     partitions definition the latest partition whose window has ended by the tick's time (as
     Dagster's ``build_schedule_from_partitioned_job`` chooses it).
     """
-    spec_job = SpecJob(spec.name, spec.fields, spec.partitions_def)
-    run_config = spec_run_config(spec_job, schedule.run_config, schedule.sections)
+    run_config = spec_run_config(SpecJob.of(spec), schedule.run_config, schedule.sections)
     common: dict[str, Any] = {
         "name": schedule.name,
         "cron_schedule": schedule.cron,
@@ -49,7 +54,9 @@ def build_schedule(
     def evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         if schedule.partition_key is not None:
             return dg.RunRequest(partition_key=schedule.partition_key, run_config=run_config)
-        key = latest_complete_key(partitions_def, context.scheduled_execution_time)
+        # A tick from the daemon has its time; one evaluated by hand may not (then: now).
+        at = context._scheduled_execution_time or datetime.now(UTC)  # noqa: SLF001
+        key = latest_complete_key(partitions_def, at)
         if key is None:
             return dg.SkipReason("no partition of the job's time window has ended yet")
         # One run per partition, like Dagster's own partitioned schedules.
@@ -69,10 +76,12 @@ def build_sensor(
     The cursor keeps the newest modification time seen and the files that had it, so a tick
     lists only new or rewritten files; the run key (path and mtime) makes Dagster launch a file's
     run at most once even if a cursor is lost. For a partitioned job the entry's
-    ``partition_key`` template names each file's partition; a dynamic partitions definition
-    gains the partitions its files name.
+    ``partition_key`` template names each file's partition: a file naming a partition that does
+    not exist yet (today's date) waits in the cursor and runs once it does; a file naming no
+    partition at all is skipped with a warning; a dynamic partitions definition gains the
+    partitions its files name.
     """
-    spec_job = SpecJob(spec.name, spec.fields, spec.partitions_def)
+    spec_job = SpecJob.of(spec)
     partitions_def = spec.partitions_def
 
     def evaluate(context: dg.SensorEvaluationContext) -> dg.SensorResult | dg.SkipReason:
@@ -81,16 +90,22 @@ def build_sensor(
         state = json.loads(context.cursor) if context.cursor else {}
         last: int = state.get("mtime", 0)
         last_seen: set[str] = set(state.get("seen", []))
+        waiting: dict[str, int] = dict(state.get("waiting", {}))
         newest, seen_at_newest = last, set(last_seen)
         requests = []
-        new_keys: list[str] = []
+        additions: dict[str, list[str]] = {}
+        dynamic_defs: dict[str, dg.DynamicPartitionsDefinition] = {}
         found = [p for p in sensor.directory.glob(sensor.pattern) if p.is_file()]
+        still_waiting: dict[str, int] = {}
         for mtime, path in sorted((p.stat().st_mtime_ns, p) for p in found):
-            if mtime < last or (mtime == last and str(path) in last_seen):
+            name = str(path)
+            is_new = mtime > last or (mtime == last and name not in last_seen)
+            if not is_new and waiting.get(name) != mtime:
                 continue
-            if mtime > newest:
-                newest, seen_at_newest = mtime, set()
-            seen_at_newest.add(str(path))
+            if is_new:
+                if mtime > newest:
+                    newest, seen_at_newest = mtime, set()
+                seen_at_newest.add(name)
             event = sensor_event(path)
             values = render_sensor(sensor.parameter_values, event)
             run_config = spec_run_config(spec_job, values, sensor.sections)
@@ -101,22 +116,30 @@ def build_sensor(
                 if reason:
                     context.log.warning(f"skipped {path}: {reason}")
                     continue
-                if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
-                    new_keys.append(key)
+                needed = dynamic_additions(partitions_def, key)
+                if not needed and not partition_exists(partitions_def, key, context.instance):
+                    still_waiting[name] = mtime  # e.g. today's window, which has not ended
+                    continue
+                for dynamic_def, part in needed:
+                    dynamic_defs[str(dynamic_def.name)] = dynamic_def
+                    additions.setdefault(str(dynamic_def.name), []).append(part)
             requests.append(
                 dg.RunRequest(
                     run_key=f"{path}:{mtime}",
                     run_config=run_config,
                     partition_key=key,
-                    tags={SENSOR_FILE_TAG: str(path)},
+                    tags={SENSOR_FILE_TAG: name},
                 )
             )
-        cursor = json.dumps({"mtime": newest, "seen": sorted(seen_at_newest)})
-        dynamic = []
-        if new_keys and isinstance(partitions_def, dg.DynamicPartitionsDefinition):
-            dynamic = [partitions_def.build_add_request(list(dict.fromkeys(new_keys)))]
+        cursor = json.dumps(
+            {"mtime": newest, "seen": sorted(seen_at_newest), "waiting": still_waiting}
+        )
+        added = [
+            dynamic_defs[d].build_add_request(list(dict.fromkeys(parts)))
+            for d, parts in additions.items()
+        ]
         return dg.SensorResult(
-            run_requests=requests, cursor=cursor, dynamic_partitions_requests=dynamic
+            run_requests=requests, cursor=cursor, dynamic_partitions_requests=added
         )
 
     return dg.SensorDefinition(
@@ -153,7 +176,7 @@ class EntrySections:
 
 def entry_sections(spec: JobSpec) -> list[EntrySections]:
     """Every entry of ``spec`` that adds Dagster's own sections to its runs."""
-    spec_job = SpecJob(spec.name, spec.fields, spec.partitions_def)
+    spec_job = SpecJob.of(spec)
     found = []
     entries: list[tuple[str, int, Mapping[str, Any], Mapping[str, Any]]] = [
         ("schedules", i, s.run_config, s.sections) for i, s in enumerate(spec.schedules)

@@ -33,6 +33,7 @@ class AssetInfo:
     params: Mapping[str, ParamType]
     config: Any
     partitions_def: dg.PartitionsDefinition | None = None
+    backfill_policy: dg.BackfillPolicy | None = None
 
 
 def asset_name(key: dg.AssetKey) -> str:
@@ -40,16 +41,19 @@ def asset_name(key: dg.AssetKey) -> str:
     return key.to_user_string()
 
 
-def _specs(
-    asset: AssetLike,
-) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any], dg.PartitionsDefinition | None]]:
+_Partitioning = tuple[dg.PartitionsDefinition | None, dg.BackfillPolicy | None]
+
+
+def _specs(asset: AssetLike) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any], _Partitioning]]:
     if isinstance(asset, dg.AssetsDefinition):
         # Only what a job materializes counts for its partitions (Dagster's own rule).
-        partitions_def = asset.partitions_def if asset.is_executable else None
+        partitioning = (
+            (asset.partitions_def, asset.backfill_policy) if asset.is_executable else (None, None)
+        )
         for spec in asset.specs:
-            yield spec.key, spec.metadata, partitions_def
+            yield spec.key, spec.metadata, partitioning
     elif isinstance(asset, (dg.AssetSpec, dg.SourceAsset)):
-        yield asset.key, asset.metadata or {}, None
+        yield asset.key, asset.metadata or {}, (None, None)
 
 
 def parse_selection(selection: str) -> dg.AssetSelection:
@@ -67,7 +71,7 @@ class Catalog:
         self._assets = list(assets)
         self.by_name: dict[str, AssetInfo] = {}
         for asset in self._assets:
-            for key, metadata, partitions_def in _specs(asset):
+            for key, metadata, (partitions_def, backfill_policy) in _specs(asset):
                 name = asset_name(key)
                 self.by_name[name] = AssetInfo(
                     name,
@@ -75,6 +79,7 @@ class Catalog:
                     declared_params(name, metadata),
                     declared_config(name, metadata),
                     partitions_def,
+                    backfill_policy,
                 )
 
     @cached_property

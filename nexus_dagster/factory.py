@@ -62,8 +62,8 @@ def build_definitions(
         schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
         sensors=[*sensors, *definitions_kwargs.pop("sensors", [])],
         resources={
-            RESOURCE_KEY: NexusParams.bound_to(jobs_by_asset, partitioned),
             **(resources or {}),
+            RESOURCE_KEY: _params(resources, jobs_by_asset, partitioned),
         },
         metadata={
             SPECS_DIR_METADATA: str(folder.resolve()),
@@ -111,6 +111,22 @@ def _build_all(
                 partitioned[spec.name] = spec.fields
             sections.extend(entry_sections(spec))
     return jobs, schedules, sensors, jobs_by_asset, partitioned, sections
+
+
+def _params(
+    resources: Mapping[str, Any] | None,
+    jobs_by_asset: Mapping[str, Sequence[str]],
+    partitioned: Mapping[str, Any],
+) -> Any:
+    # A `params` the caller binds is kept, but a `NexusParams` of theirs still has to know the
+    # spec jobs, or a partitioned job's values would be read as nothing at all.
+    given = (resources or {}).get(RESOURCE_KEY)
+    if given is None:
+        return NexusParams.bound_to(jobs_by_asset, partitioned)
+    if isinstance(given, NexusParams):
+        values = {name: getattr(given, name) for name in ("config", "from_spec", "values")}
+        return type(given).bound_to(jobs_by_asset, partitioned, **values)
+    return given
 
 
 def _from_caller(path: Path) -> Path:

@@ -41,6 +41,11 @@ class SpecJob:
     fields: tuple[JobField, ...]
     partitions_def: dg.PartitionsDefinition | None
 
+    @classmethod
+    def of(cls, spec: JobSpec) -> SpecJob:
+        """The job of a spec loaded with assets."""
+        return cls(spec.name, spec.fields, spec.partitions_def)
+
 
 SPEC_JOBS: dict[str, SpecJob] = {}
 """Every job built from a spec in this process, by name (for the run helpers)."""
@@ -164,7 +169,7 @@ def build_job(spec: JobSpec) -> UnresolvedAssetJobDefinition:
         )
     if fields:
         description += "\n\n**Parameters**\n\n" + parameter_table(fields)
-    SPEC_JOBS[spec.name] = SpecJob(spec.name, fields, partitions_def)
+    SPEC_JOBS[spec.name] = SpecJob.of(spec)
     selection = spec.model.selection
     config: dg.ConfigMapping | dg.PartitionedConfig
     if partitions_def is None:

@@ -15,14 +15,16 @@ from datetime import datetime
 from typing import Any
 
 import dagster as dg
-from dagster._core.definitions.partitions.context import partition_loading_context
+from dagster._core.definitions.backfill_policy import resolve_backfill_policy
 
 from nexus_dagster.catalog import AssetInfo
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.templates import PARTITION_FIELDS, TIME_WINDOW_FIELDS
 
 
-def values_run_config(values: Mapping[str, Any], sections: Mapping[str, Any] | None = None) -> dict:
+def values_run_config(
+    values: Mapping[str, Any], sections: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """The run config of a partitioned spec job for flat ``values`` and Dagster's own sections.
 
     >>> values_run_config({"target_bucket": "lake"})
@@ -65,6 +67,22 @@ def selection_partitions(
     return None, (
         "the selected assets are partitioned differently, and one job runs one partitions "
         f"definition ({listed}); split them into one spec per partitions definition"
+    )
+
+
+def backfill_problem(infos: Sequence[AssetInfo]) -> str | None:
+    """Why a partitioned spec job cannot run these assets: a backfill policy that puts several
+    partitions in one run, where a spec job's values come one partition at a time (Dagster
+    refuses a ``PartitionedConfig`` then)."""
+    partitioned = [info for info in infos if info.partitions_def is not None]
+    policy = resolve_backfill_policy(info.backfill_policy for info in partitioned)
+    if not partitioned or policy.max_partitions_per_run == 1:
+        return None
+    names = ", ".join(f"`{i.name}`" for i in partitioned if i.backfill_policy is not None)
+    return (
+        f"{names} run several partitions per run ({policy}), but a spec job's values come one "
+        "partition at a time; give the assets `BackfillPolicy.multi_run(1)` (or none) to use "
+        "them in a spec"
     )
 
 
@@ -134,8 +152,11 @@ def _known_key(partitions_def: dg.PartitionsDefinition, key: str) -> bool:
             window = partitions_def.time_window_for_partition_key(key)
         except Exception:  # Dagster raises ValueError or its own errors for an unparsable key
             return False
-        return window.start >= partitions_def.start and (
-            partitions_def.get_partition_key_for_timestamp(window.start.timestamp()) == key
+        end = partitions_def.end
+        return (
+            window.start >= partitions_def.start
+            and (end is None or window.start < end)
+            and partitions_def.get_partition_key_for_timestamp(window.start.timestamp()) == key
         )
     if isinstance(partitions_def, dg.MultiPartitionsDefinition):
         parts = key.split("|")
@@ -151,8 +172,40 @@ def latest_complete_key(
 ) -> str | None:
     """The latest partition whose window has ended by ``at``, as Dagster's partitioned
     schedules choose it (``build_schedule_from_partitioned_job``)."""
-    with partition_loading_context(effective_dt=at):
+    with dg.partition_loading_context(effective_dt=at):
         return partitions_def.get_last_partition_key()
+
+
+def partition_exists(
+    partitions_def: dg.PartitionsDefinition, key: str, instance: dg.DagsterInstance | None
+) -> bool:
+    """``True`` when ``key`` is a partition now: a time window that has begun (and is not
+    excluded), a static key, a dynamic key the instance holds."""
+    with dg.partition_loading_context(dynamic_partitions_store=instance):
+        return partitions_def.has_partition_key(key)
+
+
+def dynamic_additions(
+    partitions_def: dg.PartitionsDefinition, key: str
+) -> list[tuple[dg.DynamicPartitionsDefinition, str]]:
+    """The dynamic partitions a run of ``key`` needs: the key itself for a dynamic definition,
+    the dynamic dimensions' parts for a multi-partitions definition.
+
+    >>> files = dg.DynamicPartitionsDefinition(name="files")
+    >>> [(d.name, k) for d, k in dynamic_additions(files, "a.csv")]
+    [('files', 'a.csv')]
+    """
+    if isinstance(partitions_def, dg.DynamicPartitionsDefinition):
+        return [(partitions_def, key)]
+    if isinstance(partitions_def, dg.MultiPartitionsDefinition):
+        dimensions = partitions_def.partitions_defs
+        parts = key.split("|")
+        return [
+            (d.partitions_def, part)
+            for d, part in zip(dimensions, parts, strict=False)
+            if isinstance(d.partitions_def, dg.DynamicPartitionsDefinition)
+        ]
+    return []
 
 
 def placeholder_problems(

@@ -23,7 +23,7 @@ from nexus_dagster.rules import (
     run_config_from_values,
     to_resource_config,
 )
-from nexus_dagster.templates import render
+from nexus_dagster.templates import partition_placeholders, render
 
 AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
 DIGEST_TAG = "nexus/params_digest"
@@ -58,7 +58,7 @@ class NexusParams(dg.ConfigurableResource):
     """A partitioned spec job's values, by flat name (``target_bucket``, ``asset.param``)."""
     partitioned_fields: ClassVar[Mapping[str, Sequence[JobField]]] = {}
     """The fields of each partitioned spec job, by job name (set by :meth:`bound_to`)."""
-    _effective: tuple[dict[str, Any], frozenset[str]] | None = PrivateAttr(default=None)
+    _effective: tuple[str, dict[str, Any], frozenset[str]] | None = PrivateAttr(default=None)
     jobs_by_asset: ClassVar[Mapping[str, Sequence[str]]] = {}
     """The spec jobs that select each asset, named when a value is missing outside them.
 
@@ -73,6 +73,7 @@ class NexusParams(dg.ConfigurableResource):
         cls,
         jobs_by_asset: Mapping[str, Sequence[str]],
         partitioned_fields: Mapping[str, Sequence[JobField]] | None = None,
+        **config: Any,
     ) -> NexusParams:
         """The resource, naming for each asset the spec jobs that select it, and knowing the
         fields of each partitioned spec job.
@@ -87,23 +88,36 @@ class NexusParams(dg.ConfigurableResource):
         }
         bound = type(cls.__name__, (cls,), attributes)
         bound.__module__, bound.__qualname__ = cls.__module__, cls.__qualname__
-        return bound()
+        return bound(**config)
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Check a partitioned spec job's values when the run starts, before any asset's code."""
         run = context.dagster_run
-        if run is not None and run.job_name in self.partitioned_fields:
+        if run is None:
+            return
+        if run.job_name in self.partitioned_fields:
             self._run_values(run.job_name)
+        elif self.values:
+            raise NexusConfigError(
+                run.job_name,
+                "`resources.params.config.values` is read only by partitioned jobs built from "
+                "a spec; launch one of those, or give the values under their flat names",
+                ["resources.params.config.values"],
+            )
 
     def _run_values(self, job_name: str) -> tuple[dict[str, Any], frozenset[str]]:
-        # The resolved `config` and the keys holding the spec's own values, for this run.
-        if self._effective is None:
+        """The resolved ``config`` of this run of ``job_name``, and the keys holding the spec's
+        own values (computed once: every asset of the step reads the same)."""
+        # Assigned, never mutated: Dagster copies the resource per run, and a mutated object
+        # shared by the copies would carry one run's values into the next.
+        if self._effective is None or self._effective[0] != job_name:
             fields = self.partitioned_fields.get(job_name)
             if fields is None:
-                self._effective = (self.config, frozenset(self.from_spec))
+                config, from_spec = self.config, frozenset(self.from_spec)
             else:
-                self._effective = _partitioned_values(job_name, fields, self.values, self.config)
-        return self._effective
+                config, from_spec = _partitioned_values(job_name, fields, self.values, self.config)
+            self._effective = (job_name, config, from_spec)
+        return self._effective[1], self._effective[2]
 
     def for_asset(
         self, context: AssetContext, asset_key: str | dg.AssetKey | None = None
@@ -132,10 +146,20 @@ class NexusParams(dg.ConfigurableResource):
         """
         key, metadata = _asset_of(context, asset_key)
         values = self.for_asset(context, key)
+        name = key.to_user_string()
+        template = declared_config(name, metadata)
         partition = None
         if context.has_partition_key:
             partition = partition_fields(context.assets_def.partitions_def, context.partition_key)
-        return render(declared_config(key.to_user_string(), metadata), values, partition)
+        elif partition_placeholders(template):
+            raise NexusParamError(
+                name,
+                "",
+                f"asset `{name}` fills `{{{{partition.*}}}}` in its `nexus/config`, but this run "
+                "has no single partition key (a partition range, or none); launch it for one "
+                "partition",
+            )
+        return render(template, values, partition)
 
     def _resolved(
         self,

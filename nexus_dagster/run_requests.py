@@ -10,7 +10,7 @@ from dagster._core.definitions.unresolved_asset_job_definition import Unresolved
 
 from nexus_dagster.errors import NexusConfigError
 from nexus_dagster.jobs import SPEC_JOBS, SpecJob, spec_run_config
-from nexus_dagster.rules import split_sections
+from nexus_dagster.rules import section_problems, split_sections
 
 JobRef: TypeAlias = str | dg.JobDefinition | UnresolvedAssetJobDefinition
 
@@ -43,8 +43,16 @@ def nexus_run_config(job: JobRef, values: Mapping[str, Any]) -> dict[str, Any]:
             return dg.RunRequest(run_config=nexus_run_config(
                 "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-hourly"}))
     """
+    spec_job = _spec_job(job)
     flat, sections = split_sections(values)
-    return spec_run_config(_spec_job(job), flat, sections)
+    problems = section_problems(sections)
+    if problems:
+        raise NexusConfigError(
+            spec_job.name,
+            "; ".join(message for _, message in problems),
+            [".".join(map(str, key)) for key, _ in problems],
+        )
+    return spec_run_config(spec_job, flat, sections)
 
 
 def nexus_run_request(

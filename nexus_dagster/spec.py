@@ -22,6 +22,7 @@ from nexus_dagster.errors import NexusSelectionError, NexusSpecError, SpecProble
 from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import TypeStringError, parse_type
 from nexus_dagster.partitioned import (
+    backfill_problem,
     describe,
     is_time_window,
     key_problem,
@@ -499,6 +500,10 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
         spec.problem(["selection"], mixed)
         return
     spec.partitions_def = partitions_def
+    several = backfill_problem(infos)
+    if several:
+        spec.problem(["selection"], several)
+        return
     used = {info.name: partition_placeholders(info.config) for info in infos}
     for asset, message in placeholder_problems(infos, used):
         listed = spec.model.selection

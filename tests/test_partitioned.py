@@ -21,6 +21,7 @@ import yaml
 
 from nexus_dagster import (
     NexusConfigError,
+    NexusParams,
     NexusSpecError,
     build_definitions,
     nexus_run_config,
@@ -392,6 +393,54 @@ def test_a_file_sensor_names_each_files_partition_from_its_stem(tmp_path: Path) 
     assert values["d_extract.source_bucket"] == "2026-11-04.csv"
 
 
+def test_a_file_for_a_partition_that_has_not_begun_waits_in_the_cursor(tmp_path: Path) -> None:
+    built, drop = _sensor_defs(
+        tmp_path,
+        """
+        selection: [d_extract]
+        parameter_values: {target: lake}
+        ops_config: {d_extract: {source_bucket: raw}}
+        sensors:
+          - name: drop_sensor
+            type: file
+            directory: DROP
+            partition_key: "{{sensor.stem}}"
+        """,
+    )
+    (drop / "2026-11-04.csv").write_text("x\n")
+    (drop / "2099-01-01.csv").write_text("x\n")  # a day whose window has not begun
+    instance = dg.DagsterInstance.ephemeral()
+    first = _tick(built, instance)
+    assert [r.partition_key for r in first.run_requests] == ["2026-11-04"]
+    cursor = json.loads(first.cursor)
+    assert list(cursor["waiting"]) == [str(drop / "2099-01-01.csv")]
+    # the next tick looks at the waiting file again, and runs nothing twice
+    sensor = built.resolve_sensor_def("drop_sensor")
+    with dg.build_sensor_context(
+        instance=instance, cursor=first.cursor, repository_def=built.get_repository_def()
+    ) as context:
+        second = sensor.evaluate_tick(context)
+    assert second.run_requests == []
+    assert json.loads(second.cursor)["waiting"] == cursor["waiting"]
+
+
+def test_a_params_resource_bound_by_the_caller_still_knows_the_spec_jobs(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path / "specs", {"job.yaml": "selection: [s_region]\nparameter_values: {bucket: b}\n"}
+    )
+    built = build_definitions(
+        folder,
+        assets=location().ASSETS,
+        resources={"params": NexusParams(), "warehouse": location().Warehouse(dsn="x")},
+    )
+    result = built.resolve_job_def("job").execute_in_process(
+        partition_key="us",
+        run_config=values_config({"bucket": "given"}),
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert seen(result)["s_region"]["rendered"] == {"where": "given/us"}
+
+
 def test_a_file_sensor_adds_the_dynamic_partitions_its_files_name(tmp_path: Path) -> None:
     built, drop = _sensor_defs(
         tmp_path,
@@ -425,6 +474,8 @@ def test_run_helpers_give_the_values_form_and_a_partition_request() -> None:
         nexus_run_request("static_job", {})
     with pytest.raises(NexusConfigError, match="unknown field `nope`"):
         nexus_run_config("static_job", {"nope": 1})
+    with pytest.raises(NexusConfigError, match="`resources.params` is the plugin's own"):
+        nexus_run_config("static_job", {"resources": {"params": {"config": {}}}})
     # an unpartitioned job keeps the flat form, with Dagster's sections beside the values
     flat = nexus_run_config("config_job", {"ops": {"u_config": {"config": {"limit": 1}}}})
     assert flat == {"bucket": "plain", "ops": {"u_config": {"config": {"limit": 1}}}}

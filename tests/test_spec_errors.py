@@ -79,7 +79,19 @@ def p_plain_template() -> None: ...
 def p_typo_template() -> None: ...
 
 
-PARTITIONED = [p_day, p_hour, p_zone, p_zone_window, p_plain_template, p_typo_template]
+@nexus_asset(partitions_def=_day, backfill_policy=dg.BackfillPolicy.single_run())
+def p_day_ranges() -> None: ...
+
+
+PARTITIONED = [
+    p_day,
+    p_hour,
+    p_zone,
+    p_zone_window,
+    p_plain_template,
+    p_typo_template,
+    p_day_ranges,
+]
 ASSETS = [orders, customers, raw_sales, asset_a__b, asset_a, report, *PARTITIONED]
 
 # `orders` with its two required values set, so that only the case's own problem remains.
@@ -459,6 +471,14 @@ CASES = [
         "selection: the selected assets are partitioned differently, and one job runs one "
         "partitions definition (`p_day`: Daily, starting 2026-11-01 UTC; `p_hour`: Hourly, "
         "starting 2026-11-01-00:00 UTC); split them into one spec per partitions definition",
+        1,
+        1,
+    ),
+    Case(
+        "backfill-policy-with-several-partitions-per-run",
+        "selection: [p_day_ranges]\n",
+        "selection: `p_day_ranges` run several partitions per run (BackfillPolicy.single_run()), "
+        "but a spec job's values come one partition at a time",
         1,
         1,
     ),
