@@ -27,6 +27,7 @@ from nexus_dagster.rules import (
     SECTIONS,
     JobField,
     run_config_from_values,
+    spec_valued_keys,
     split_sections,
     to_resource_config,
 )
@@ -196,12 +197,10 @@ def build_job(spec: JobSpec) -> UnresolvedAssetJobDefinition:
 def _flat_config_mapping(fields: Sequence[JobField]) -> dg.ConfigMapping:
     def to_run_config(flat: dict[str, Any]) -> dict[str, Any]:
         values, sections = split_sections(flat)
-        from_spec = [
-            f.key
-            for f in fields
-            if f.has_default and f.name in values and values[f.name] == f.default
-        ]
-        resource = {"config": to_resource_config(fields, values), "from_spec": from_spec}
+        resource = {
+            "config": to_resource_config(fields, values),
+            "from_spec": spec_valued_keys(fields, values),
+        }
         others = {k: v for k, v in sections.pop("resources", {}).items() if k != RESOURCE_KEY}
         return {**sections, "resources": {**others, RESOURCE_KEY: {"config": resource}}}
 

@@ -21,6 +21,7 @@ from nexus_dagster.rules import (
     Resolved,
     resolve,
     run_config_from_values,
+    spec_valued_keys,
     to_resource_config,
 )
 from nexus_dagster.templates import partition_placeholders, render
@@ -205,22 +206,14 @@ def _partitioned_values(
             "`resources.params.config.values`, by their flat names",
             ["resources.params.config.config"],
         )
-    by_name = {f.name: f for f in fields}
-    flat = {f.name: f.default for f in fields if f.has_default}
-    flat.update(values)
-    problems = run_config_from_values(fields, values)[1]
+    flat, problems = run_config_from_values(fields, values)
     if problems:
         raise NexusConfigError(
             job_name,
             "in `resources.params.config.values`: " + "; ".join(message for _, message in problems),
             [name for name, _ in problems],
         )
-    from_spec = frozenset(
-        by_name[name].key
-        for name, value in flat.items()
-        if by_name[name].has_default and value == by_name[name].default
-    )
-    return to_resource_config(fields, flat), from_spec
+    return to_resource_config(fields, flat), frozenset(spec_valued_keys(fields, flat))
 
 
 def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:

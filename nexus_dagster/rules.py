@@ -377,6 +377,18 @@ def run_config_from_values(
     return config, problems
 
 
+def spec_valued_keys(fields: Iterable[JobField], flat: Mapping[str, Any]) -> list[str]:
+    """The resource keys of the fields whose value in ``flat`` is the spec's own (source
+    ``default`` in a run's record).
+
+    >>> from nexus_dagster.param_types import parse_type as t
+    >>> fields, _ = derive_fields({"a": {"x": t("int")}}, parameter_values={"x": 1})
+    >>> spec_valued_keys(fields, {"x": 1, "a.x": 2}), spec_valued_keys(fields, {"x": 3})
+    (['x'], [])
+    """
+    return [f.key for f in fields if f.has_default and f.name in flat and flat[f.name] == f.default]
+
+
 def split_sections(flat: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a flat run config into the job's values and Dagster's own sections (contract §11).
 
