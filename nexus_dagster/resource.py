@@ -24,7 +24,7 @@ from nexus_dagster.rules import (
     spec_valued_keys,
     to_resource_config,
 )
-from nexus_dagster.templates import partition_placeholders, render
+from nexus_dagster.templates import NoPartitionError, render
 
 AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
 DIGEST_TAG = "nexus/params_digest"
@@ -152,15 +152,16 @@ class NexusParams(dg.ConfigurableResource):
         partition = None
         if context.has_partition_key:
             partition = partition_fields(context.assets_def.partitions_def, context.partition_key)
-        elif partition_placeholders(template):
+        try:
+            return render(template, values, partition)
+        except NoPartitionError:
             raise NexusParamError(
                 name,
                 "",
                 f"asset `{name}` fills `{{{{partition.*}}}}` in its `nexus/config`, but this run "
                 "has no single partition key (a partition range, or none); launch it for one "
                 "partition",
-            )
-        return render(template, values, partition)
+            ) from None
 
     def _resolved(
         self,

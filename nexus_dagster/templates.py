@@ -79,6 +79,10 @@ def as_text(value: Any) -> str:
     return str(value)
 
 
+class NoPartitionError(ValueError):
+    """A ``{{partition.*}}`` placeholder was met while rendering for no partition."""
+
+
 def render(tree: Any, values: Mapping[str, Any], partition: Mapping[str, str] | None = None) -> Any:
     """Fill the placeholders of ``tree`` from ``values`` and the run's ``partition``.
 
@@ -86,6 +90,8 @@ def render(tree: Any, values: Mapping[str, Any], partition: Mapping[str, str] | 
     inserted as text. An absent value renders as ``None`` (whole string) or as empty text.
     ``partition`` holds ``key`` (and ``start``/``end`` for a time window) for
     ``{{partition.*}}``; both kinds are filled in one pass, so nothing is rendered twice.
+    Without a ``partition``, a ``{{partition.*}}`` placeholder raises :class:`NoPartitionError`
+    rather than render as nothing.
 
     >>> render({"uri": "s3://{{params.bucket}}/x", "n": "{{ params.n }}"}, {"bucket": "b", "n": 3})
     {'uri': 's3://b/x', 'n': 3}
@@ -94,15 +100,23 @@ def render(tree: Any, values: Mapping[str, Any], partition: Mapping[str, str] | 
     >>> render("{{params.b}}/{{partition.key}}.csv", {"b": "raw"}, {"key": "2026-11-05"})
     'raw/2026-11-05.csv'
     """
-    sources = {"params": values, "partition": partition or {}}
-    return _map_strings(tree, lambda text: _render_string(text, sources))
+
+    def lookup(match: re.Match[str]) -> Any:
+        kind, name = match.group(1), match.group(2)
+        if kind == "params":
+            return values.get(name)
+        if partition is None:
+            raise NoPartitionError(f"`{{{{partition.{name}}}}}` needs a partition")
+        return partition.get(name)
+
+    return _map_strings(tree, lambda text: _render_string(text, lookup))
 
 
-def _render_string(text: str, sources: Mapping[str, Mapping[str, Any]]) -> Any:
+def _render_string(text: str, lookup: Callable[[re.Match[str]], Any]) -> Any:
     whole = _CONFIG_RE.fullmatch(text.strip()) if text.strip() == text else None
     if whole:
-        return sources[whole.group(1)].get(whole.group(2))
-    return _CONFIG_RE.sub(lambda m: as_text(sources[m.group(1)].get(m.group(2))), text)
+        return lookup(whole)
+    return _CONFIG_RE.sub(lambda m: as_text(lookup(m)), text)
 
 
 def _map_strings(tree: Any, fn: Callable[[str], Any]) -> Any:

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from nexus_dagster.templates import as_text, placeholders, render, render_sensor
+from nexus_dagster.templates import NoPartitionError, as_text, placeholders, render, render_sensor
 
 VALUES = {"bucket": "lake", "n": 3, "ratio": 0.5, "flag": True, "off": False, "tags": ["a", "b"]}
 
@@ -159,3 +159,16 @@ def test_sensor_placeholders_render_as_text_in_one_pass() -> None:
     event = {"path": "/in/{{sensor.name}}", "name": "a.csv"}
     rendered = render_sensor({"k": "{{sensor.path}}", "p": "{{params.x}}"}, event)
     assert rendered == {"k": "/in/{{sensor.name}}", "p": "{{params.x}}"}
+
+
+def test_partition_placeholders_fill_from_the_partition_and_refuse_to_render_without_one() -> None:
+    tree = {"path": "{{params.b}}/{{ partition.key }}.csv", "start": "{{partition.start}}"}
+    partition = {"key": "2026-11-05", "start": "2026-11-05T00:00:00+00:00"}
+    assert render(tree, {"b": "raw"}, partition) == {
+        "path": "raw/2026-11-05.csv",
+        "start": "2026-11-05T00:00:00+00:00",
+    }
+    with pytest.raises(NoPartitionError, match=r"`\{\{partition.key\}\}` needs a partition"):
+        render(tree, {"b": "raw"})
+    # a template without partition placeholders renders without a partition, as before
+    assert render({"p": "{{params.b}}"}, {"b": "raw"}) == {"p": "raw"}
