@@ -24,8 +24,8 @@ from nexus_dagster.partitioned import (
     partition_exists,
 )
 from nexus_dagster.rules import run_config_from_values
-from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec
-from nexus_dagster.templates import SENSOR_FIELDS, render_sensor
+from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec, dotted
+from nexus_dagster.templates import render_sensor, sensor_sample
 
 SENSOR_FILE_TAG = "nexus/sensor_file"
 
@@ -175,32 +175,30 @@ class EntrySections:
 
 
 def entry_sections(spec: JobSpec) -> list[EntrySections]:
-    """Every entry of ``spec`` that adds Dagster's own sections to its runs."""
+    """Every entry of ``spec`` that adds Dagster's own sections to its runs, with the run
+    config it starts (a sensor's with stand-in files)."""
     spec_job = SpecJob.of(spec)
-    found = []
     entries: list[tuple[str, int, Mapping[str, Any], Mapping[str, Any]]] = [
-        ("schedules", i, s.run_config, s.sections) for i, s in enumerate(spec.schedules)
+        ("schedules", i, s.run_config, s.sections)
+        for i, s in enumerate(spec.schedules)
+        if s.sections
     ]
-    for i, sensor in enumerate(spec.sensors):
-        sample = render_sensor(sensor.parameter_values, {f: f"<{f}>" for f in SENSOR_FIELDS}, "")
-        entries.append(
-            ("sensors", i, run_config_from_values(spec.fields, sample)[0], sensor.sections)
+    entries += [
+        (
+            "sensors",
+            i,
+            run_config_from_values(spec.fields, sensor_sample(s.parameter_values))[0],
+            s.sections,
         )
+        for i, s in enumerate(spec.sensors)
+        if s.sections
+    ]
+    found = []
     for kind, index, values, sections in entries:
-        if not sections:
-            continue
-        key = [kind, index, "run_config"]
-        line, col = spec.document.position(tuple(key))
-        found.append(
-            EntrySections(
-                spec.name,
-                spec_run_config(spec_job, values, sections),
-                str(spec.path),
-                line,
-                col,
-                f"{kind}[{index}].run_config",
-            )
-        )
+        key = (kind, index, "run_config")
+        line, col = spec.document.position(key)
+        run_config = spec_run_config(spec_job, values, sections)
+        found.append(EntrySections(spec.name, run_config, str(spec.path), line, col, dotted(key)))
     return found
 
 

@@ -124,7 +124,7 @@ def _params(
     if given is None:
         return NexusParams.bound_to(jobs_by_asset, partitioned)
     if isinstance(given, NexusParams):
-        values = {name: getattr(given, name) for name in ("config", "from_spec", "values")}
+        values = {name: getattr(given, name) for name in NexusParams.model_fields}
         return type(given).bound_to(jobs_by_asset, partitioned, **values)
     return given
 

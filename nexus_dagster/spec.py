@@ -39,8 +39,8 @@ from nexus_dagster.rules import (
 from nexus_dagster.templates import (
     SENSOR_FIELDS,
     partition_placeholders,
-    render_sensor,
     sensor_placeholders,
+    sensor_sample,
 )
 from nexus_dagster.yaml_source import MAX_FILE_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
@@ -548,11 +548,7 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
     for index, sensor in enumerate(model.sensors):
         _check_sensor_partition(spec, index, sensor.partition_key)
         # Placeholders become sample text, so a `{{sensor.path}}` in an int field is refused now.
-        sample = render_sensor(
-            sensor.parameter_values,
-            {name: f"<{name}>" for name in SENSOR_FIELDS},
-            missing="",
-        )
+        sample = sensor_sample(sensor.parameter_values)
         _, config_problems = run_config_from_values(fields, sample)
         for name, message in config_problems:
             in_values = name in sensor.parameter_values
@@ -575,16 +571,18 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
     spec.sensors = tuple(sensors)
 
 
+_NOT_PARTITIONED = (
+    "this job is not partitioned (none of its assets has a `partitions_def`); remove "
+    "`partition_key`"
+)
+
+
 def _check_schedule_partition(spec: JobSpec, index: int, key: str | None) -> None:
     at = ["schedules", index]
     partitions_def = spec.partitions_def
     if partitions_def is None:
         if key is not None:
-            spec.problem(
-                [*at, "partition_key"],
-                "this job is not partitioned (none of its assets has a `partitions_def`); "
-                "remove `partition_key`",
-            )
+            spec.problem([*at, "partition_key"], _NOT_PARTITIONED)
         return
     if key is None:
         if not is_time_window(partitions_def):
@@ -603,11 +601,7 @@ def _check_sensor_partition(spec: JobSpec, index: int, key: str | None) -> None:
     at = ["sensors", index]
     partitions_def = spec.partitions_def
     if partitions_def is None and key is not None:
-        spec.problem(
-            [*at, "partition_key"],
-            "this job is not partitioned (none of its assets has a `partitions_def`); "
-            "remove `partition_key`",
-        )
+        spec.problem([*at, "partition_key"], _NOT_PARTITIONED)
     elif partitions_def is not None and key is None:
         spec.problem(
             at,

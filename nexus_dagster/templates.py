@@ -138,6 +138,16 @@ def sensor_placeholders(tree: Any) -> list[str]:
     return list(seen)
 
 
+def sensor_sample(tree: Any) -> Any:
+    """``tree`` with every sensor placeholder filled with its own name, as a stand-in file, so a
+    sensor's values can be checked before any file arrives.
+
+    >>> sensor_sample({"key": "{{sensor.stem}}", "n": 3})
+    {'key': '<stem>', 'n': 3}
+    """
+    return render_sensor(tree, {name: f"<{name}>" for name in SENSOR_FIELDS}, missing="")
+
+
 def render_sensor(tree: Any, event: Mapping[str, str], missing: str | None = None) -> Any:
     """Fill ``{{sensor.path}}`` / ``{{sensor.name}}`` / ``{{sensor.stem}}`` as text, in one pass.
 
