@@ -12,6 +12,7 @@ import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import dagster as dg
@@ -102,11 +103,12 @@ def dagster_field(f: JobField) -> dg.Field:
     return dg.Field(dagster_type(f.type), is_required=f.required, description=f.description)
 
 
+@cache
 def section_fields() -> dict[str, dg.Field]:
     """Dagster's own sections at the root of a flat run config, passed through as they are.
 
     Dagster checks what is in them against the job when the run starts, naming the field;
-    ``resources.params`` is refused at launch.
+    ``resources.params`` is refused at launch. Built once: every job's schema shares them.
     """
     fields = {}
     for name in SECTIONS:
