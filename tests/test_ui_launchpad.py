@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
@@ -92,12 +94,10 @@ def skip_community_dialog_if_shown(page: Page, webserver: Webserver) -> None:
         skip_community_dialog(page)
 
 
-def test_launchpad_shows_the_fields_and_launches_a_run(
-    chromium: Path, webserver: Webserver, tmp_path: Path
-) -> None:
-    spec = next(s for s in example_specs() if s.name == "sales_job")
-    url = f"{webserver.url}/locations/{LOCATION}/jobs/sales_job/playground"
-
+@contextmanager
+def launchpad(chromium: Path, webserver: Webserver, job: str, on_failure: Path) -> Iterator[Page]:
+    """The job's launchpad open in headless Chromium, past the community dialog; a screenshot
+    is saved at ``on_failure`` if the test fails inside."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
@@ -105,66 +105,75 @@ def test_launchpad_shows_the_fields_and_launches_a_run(
         page = browser.new_page(viewport={"width": 1600, "height": 1000})
         page.set_default_timeout(WAIT_MS)
         try:
-            page.goto(url)
+            page.goto(f"{webserver.url}/locations/{LOCATION}/jobs/{job}/playground")
             skip_community_dialog_if_shown(page, webserver)
-
-            # The spec's values are in the editor on opening, before any button is pressed:
-            # the launchpad fills a new tab with the defaults of the job's config schema.
-            expect(page.locator(".CodeMirror")).to_be_visible()
-            expect(page.get_by_text("All defaults expanded")).to_be_visible()
-            assert editor_lines(page) == [*PREFILLED, ""]
-
-            # The type panel beside the editor lists every field of the spec, prefixed and
-            # shared, with its description; `?` marks an optional field.
-            panel = page.locator("code", has_text="marketing_ingestion_asset.source_bucket")
-            shown = panel.inner_text()
-            names = re.findall(r"^\s*([\w./]+)\??: \w+$", shown, flags=re.MULTILINE)
-            # `params` is the one declared field inside Dagster's own `resources` section
-            assert sorted(names) == sorted([*(field.name for field in spec.fields), "params"])
-            # Dagster's own sections stand beside the fields, optional, passed through
-            for section in ("ops", "resources", "execution", "loggers"):
-                assert f"  {section}?: " in shown
-            assert "params?: NexusParamsTakeFlatNames" in shown
-            for field in spec.fields:
-                optional = "" if field.required else "?"
-                dagster_type = {"int": "Int", "float": "Float", "bool": "Bool"}.get(
-                    field.type.kind, "String"
-                )
-                assert f"{field.name}{optional}: {dagster_type}" in shown
-                assert f"/* {field.description} */" in shown
-            assert "  marketing_ingestion_asset.source_bucket: String" in shown
-            assert "  target_bucket?: String" in shown
-
-            # The required field without a value is flagged, and the run cannot be launched.
-            expect(
-                page.get_by_text(
-                    'Missing required config entry "marketing_ingestion_asset.source_bucket" '
-                    "at the root."
-                )
-            ).to_be_visible()
-            launch = page.get_by_role("button", name="Launch Run")
-            expect(launch).to_be_disabled()
-            page.screenshot(path=tmp_path / "launchpad-opened.png")
-
-            # A person types the missing value below the pre-filled ones.
-            page.locator(".CodeMirror").click()
-            page.keyboard.press("Control+End")
-            page.keyboard.insert_text("marketing_ingestion_asset.source_bucket: mkt-raw")
-            expect(page.get_by_text("No errors")).to_be_visible()
-            expect(launch).to_be_enabled()
-            page.screenshot(path=tmp_path / "launchpad-ready.png")
-
-            launch.click()
-            page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
-            run_id = page.url.rsplit("/", 1)[1]
-            webserver.wait_for_run(run_id)
-            expect(page.get_by_text("Success", exact=True).first).to_be_visible()
-            page.screenshot(path=tmp_path / "run-succeeded.png")
+            yield page
         except BaseException:
-            page.screenshot(path=tmp_path / "failure.png")
+            page.screenshot(path=on_failure)
+            print(f"screenshot: {on_failure}")
             raise
         finally:
             browser.close()
+
+
+def test_launchpad_shows_the_fields_and_launches_a_run(
+    chromium: Path, webserver: Webserver, tmp_path: Path
+) -> None:
+    spec = next(s for s in example_specs() if s.name == "sales_job")
+
+    with launchpad(chromium, webserver, "sales_job", tmp_path / "failure.png") as page:
+        # The spec's values are in the editor on opening, before any button is pressed:
+        # the launchpad fills a new tab with the defaults of the job's config schema.
+        expect(page.locator(".CodeMirror")).to_be_visible()
+        expect(page.get_by_text("All defaults expanded")).to_be_visible()
+        assert editor_lines(page) == [*PREFILLED, ""]
+
+        # The type panel beside the editor lists every field of the spec, prefixed and
+        # shared, with its description; `?` marks an optional field.
+        panel = page.locator("code", has_text="marketing_ingestion_asset.source_bucket")
+        shown = panel.inner_text()
+        names = re.findall(r"^\s*([\w./]+)\??: \w+$", shown, flags=re.MULTILINE)
+        # `params` is the one declared field inside Dagster's own `resources` section
+        assert sorted(names) == sorted([*(field.name for field in spec.fields), "params"])
+        # Dagster's own sections stand beside the fields, optional, passed through
+        for section in ("ops", "resources", "execution", "loggers"):
+            assert f"  {section}?: " in shown
+        assert "params?: NexusParamsTakeFlatNames" in shown
+        for field in spec.fields:
+            optional = "" if field.required else "?"
+            dagster_type = {"int": "Int", "float": "Float", "bool": "Bool"}.get(
+                field.type.kind, "String"
+            )
+            assert f"{field.name}{optional}: {dagster_type}" in shown
+            assert f"/* {field.description} */" in shown
+        assert "  marketing_ingestion_asset.source_bucket: String" in shown
+        assert "  target_bucket?: String" in shown
+
+        # The required field without a value is flagged, and the run cannot be launched.
+        expect(
+            page.get_by_text(
+                'Missing required config entry "marketing_ingestion_asset.source_bucket" '
+                "at the root."
+            )
+        ).to_be_visible()
+        launch = page.get_by_role("button", name="Launch Run")
+        expect(launch).to_be_disabled()
+        page.screenshot(path=tmp_path / "launchpad-opened.png")
+
+        # A person types the missing value below the pre-filled ones.
+        page.locator(".CodeMirror").click()
+        page.keyboard.press("Control+End")
+        page.keyboard.insert_text("marketing_ingestion_asset.source_bucket: mkt-raw")
+        expect(page.get_by_text("No errors")).to_be_visible()
+        expect(launch).to_be_enabled()
+        page.screenshot(path=tmp_path / "launchpad-ready.png")
+
+        launch.click()
+        page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+        run_id = page.url.rsplit("/", 1)[1]
+        webserver.wait_for_run(run_id)
+        expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+        page.screenshot(path=tmp_path / "run-succeeded.png")
 
     assert webserver.stored_run_config(run_id) == {
         "resources": {},
@@ -226,7 +235,6 @@ def test_launchpad_of_a_partitioned_job_fills_the_partition_config_and_launches_
     """A person opens daily_orders_job's launchpad: a red-outlined "Partition" box above an
     editor without the spec's values. They open the box, pick 2026-11-05 from the list of days,
     see the spec's values and the partition's tags appear, launch, and watch the run succeed."""
-    url = f"{webserver.url}/locations/{LOCATION}/jobs/daily_orders_job/playground"
     partition = "2026-11-05"
 
     def screenshot(name: str) -> None:
@@ -234,62 +242,50 @@ def test_launchpad_of_a_partitioned_job_fills_the_partition_config_and_launches_
         page.screenshot(path=path)
         print(f"screenshot: {path}")
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
+    with launchpad(
+        chromium, webserver, "daily_orders_job", tmp_path / "partitioned-failure.png"
+    ) as page:
+        # Before a partition is chosen the editor holds only the schema's defaults: the
+        # spec's values come with a partition, from the job's partitioned config.
+        expect(page.locator(".CodeMirror")).to_be_visible()
+        expect(page.locator(".CodeMirror .CodeMirror-line", has_text="values")).to_have_text(
+            "      values: {}"
         )
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        try:
-            page.goto(url)
-            skip_community_dialog_if_shown(page, webserver)
+        # The empty picker is outlined in red, the one hint that a partition is needed:
+        # Launch Run stays enabled, so it is not checked here.
+        picker = page.get_by_role("combobox")
+        expect(picker).to_have_attribute("placeholder", "Partition")
+        expect(picker).to_have_value("")
+        expect(picker).to_have_attribute("style", RED_OUTLINE)
+        screenshot("partitioned-launchpad-opened.png")
 
-            # Before a partition is chosen the editor holds only the schema's defaults: the
-            # spec's values come with a partition, from the job's partitioned config.
-            expect(page.locator(".CodeMirror")).to_be_visible()
-            expect(page.locator(".CodeMirror .CodeMirror-line", has_text="values")).to_have_text(
-                "      values: {}"
-            )
-            # The empty picker is outlined in red, the one hint that a partition is needed:
-            # Launch Run stays enabled, so it is not checked here.
-            picker = page.get_by_role("combobox")
-            expect(picker).to_have_attribute("placeholder", "Partition")
-            expect(picker).to_have_value("")
-            expect(picker).to_have_attribute("style", RED_OUTLINE)
-            screenshot("partitioned-launchpad-opened.png")
+        # The picker lists the job's days, oldest first; a person clicks one.
+        picker.click()
+        days = page.get_by_role("menuitem")
+        expect(days.first).to_have_text("2026-11-01")
+        screenshot("partitioned-launchpad-picker.png")
+        page.get_by_role("menuitem", name=partition, exact=True).click()
 
-            # The picker lists the job's days, oldest first; a person clicks one.
-            picker.click()
-            days = page.get_by_role("menuitem")
-            expect(days.first).to_have_text("2026-11-01")
-            screenshot("partitioned-launchpad-picker.png")
-            page.get_by_role("menuitem", name=partition, exact=True).click()
+        expect(picker).to_have_value(partition)
+        expect(picker).not_to_have_attribute("style", RED_OUTLINE)
+        expect(page.locator(".CodeMirror")).to_contain_text("target_bucket: 'orders-lake'")
+        assert editor_lines(page) == PARTITION_CONFIG
+        # The run's partition tags are shown beside the spec's own tag, without `dagster/`.
+        expect(page.get_by_text(f"partition: {partition}", exact=True)).to_be_visible()
+        expect(page.get_by_text("team: data", exact=True)).to_be_visible()
+        expect(page.get_by_text("No errors")).to_be_visible()
+        launch = page.get_by_role("button", name="Launch Run")
+        expect(launch).to_be_enabled()
+        screenshot("partitioned-launchpad-ready.png")
 
-            expect(picker).to_have_value(partition)
-            expect(picker).not_to_have_attribute("style", RED_OUTLINE)
-            expect(page.locator(".CodeMirror")).to_contain_text("target_bucket: 'orders-lake'")
-            assert editor_lines(page) == PARTITION_CONFIG
-            # The run's partition tags are shown beside the spec's own tag, without `dagster/`.
-            expect(page.get_by_text(f"partition: {partition}", exact=True)).to_be_visible()
-            expect(page.get_by_text("team: data", exact=True)).to_be_visible()
-            expect(page.get_by_text("No errors")).to_be_visible()
-            launch = page.get_by_role("button", name="Launch Run")
-            expect(launch).to_be_enabled()
-            screenshot("partitioned-launchpad-ready.png")
-
-            launch.click()
-            page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
-            run_id = page.url.rsplit("/", 1)[1]
-            # Two steps in their own processes take over 30 s on a 2-core machine.
-            webserver.wait_for_run(run_id, timeout=120)
-            expect(page.get_by_text("Success", exact=True).first).to_be_visible()
-            expect(page.get_by_text(f"partition: {partition}", exact=True).first).to_be_visible()
-            screenshot("partitioned-run-succeeded.png")
-        except BaseException:
-            screenshot("partitioned-failure.png")
-            raise
-        finally:
-            browser.close()
+        launch.click()
+        page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
+        run_id = page.url.rsplit("/", 1)[1]
+        # Two steps in their own processes take over 30 s on a 2-core machine.
+        webserver.wait_for_run(run_id, timeout=120)
+        expect(page.get_by_text("Success", exact=True).first).to_be_visible()
+        expect(page.get_by_text(f"partition: {partition}", exact=True).first).to_be_visible()
+        screenshot("partitioned-run-succeeded.png")
 
     assert webserver.stored_run_config(run_id) == {
         "resources": {
