@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from nexus_dagster.naming import non_ascii_note
@@ -72,6 +73,7 @@ def parse_type(text: object) -> ParamType:
     return parsed
 
 
+@cache  # pure, and the same few type strings are parsed for every asset and every spec
 def _parse(text: str) -> ParamType | None:
     required = text.endswith("!")
     body = text[:-1] if required else text

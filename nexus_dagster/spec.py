@@ -6,6 +6,8 @@ into checked :class:`JobSpec` objects, with every problem of every file collecte
 from __future__ import annotations
 
 import gc
+import hashlib
+import json
 import re
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
@@ -35,6 +37,15 @@ from nexus_dagster.rules import (
     run_config_from_values,
     section_problems,
     suggest,
+)
+from nexus_dagster.spec_cache import (
+    SpecCache,
+    declaration,
+    decode_field,
+    encode_field,
+    is_plain,
+    positions_from_json,
+    positions_to_json,
 )
 from nexus_dagster.templates import (
     SENSOR_FIELDS,
@@ -229,30 +240,114 @@ def _load_job_specs(root: Path, assets: Sequence[AssetLike] | None) -> list[JobS
         )
     problems: list[SpecProblem] = []
     specs: list[JobSpec] = []
+    catalog = Catalog(assets) if assets is not None else None
+    cache = SpecCache.open(root) if catalog is not None else None
     for path in spec_files(root):
-        loaded = _load_file(path, root, problems)
+        data = _read_file(path, root, problems)
+        if data is None:
+            continue
+        if catalog is None or cache is None:
+            loaded = _parse_file(path, data, problems)
+        else:
+            loaded = _checked_file(path, root, data, catalog, cache, problems)
         if loaded is not None:
             specs.append(loaded)
     _check_unique_names(specs)
-    if assets is not None:
-        catalog = Catalog(assets)
-        for spec in specs:
-            _check_against_assets(spec, catalog)
+    if catalog is not None:
         _check_unique_schedule_names(specs)
     else:
         for spec in specs:
             _check_types_alone(spec)
+    if cache is not None:
+        cache.save()
     problems.extend(p for spec in specs for p in spec.problems)
     if problems:
         raise NexusSpecError(problems, specs_dir=str(root))
     return specs
 
 
+def _checked_file(
+    path: Path,
+    root: Path,
+    data: bytes,
+    catalog: Catalog,
+    cache: SpecCache,
+    problems: list[SpecProblem],
+) -> JobSpec | None:
+    """One file checked against the assets, or taken from the cache when an earlier check of
+    the same bytes against the same declarations passed."""
+    key = cache.key(path.relative_to(root).as_posix(), data)
+    entry = cache.get(key)
+    if entry is not None:
+        spec = _from_entry(entry, path, catalog, cache)
+        if spec is not None:
+            cache.keep(key, entry)
+            return spec
+    spec = _parse_file(path, data, problems)
+    if spec is None:
+        return None
+    _check_against_assets(spec, catalog)
+    if not spec.problems:
+        fresh = _entry(spec, catalog, cache)
+        if fresh is not None:
+            cache.put(key, fresh)
+    return spec
+
+
+def _declarations(selected: Sequence[str], catalog: Catalog, cache: SpecCache) -> str:
+    infos = [declaration(catalog.by_name[name], cache.partitions_text) for name in selected]
+    return hashlib.sha256(json.dumps(infos, sort_keys=True).encode()).hexdigest()
+
+
+def _entry(spec: JobSpec, catalog: Catalog, cache: SpecCache) -> dict[str, Any] | None:
+    """What the cache keeps of a spec that passed every check of its own."""
+    fields = [encode_field(f) for f in spec.fields]
+    if not (is_plain(spec.document.value) and is_plain(fields)):
+        return None
+    return {
+        "value": spec.document.value,
+        "positions": positions_to_json(spec.document.positions),
+        "selected": list(spec.selected),
+        "declarations": _declarations(spec.selected, catalog, cache),
+        "fields": fields,
+    }
+
+
+def _from_entry(
+    entry: Mapping[str, Any], path: Path, catalog: Catalog, cache: SpecCache
+) -> JobSpec | None:
+    """The spec a cache entry stands for, if its assets still resolve to the same names with the
+    same declarations; ``None`` otherwise (the file is then checked as if never seen)."""
+    # Whatever is wrong with an entry (a cache file edited by hand, one written by other code),
+    # it only means the file is checked again.
+    try:
+        model = JobSpecModel.model_validate(entry["value"])
+        if isinstance(model.selection, str):
+            selected = tuple(catalog.resolve_selection(model.selection))
+        else:
+            selected = tuple(dict.fromkeys(model.selection))
+        if (
+            list(selected) != entry["selected"]
+            or not all(name in catalog.by_name for name in selected)
+            or _declarations(selected, catalog, cache) != entry["declarations"]
+        ):
+            return None
+        document = YamlDocument(entry["value"], positions_from_json(entry["positions"]))
+        fields = tuple(decode_field(f) for f in entry["fields"])
+    except Exception:
+        return None
+    spec = JobSpec(path, model.name or path.stem, model, document, selected, fields)
+    spec.partitions_def, _ = selection_partitions([catalog.by_name[n] for n in selected])
+    _check_entries(spec)
+    return None if spec.problems else spec
+
+
 def _file_problem(path: Path, line: int, col: int, message: str) -> SpecProblem:
     return SpecProblem(str(path), line, col, "", _printable(message))
 
 
-def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec | None:
+def _read_file(path: Path, root: Path, problems: list[SpecProblem]) -> bytes | None:
+    """The bytes of a spec file, or ``None`` with the problem when it may not or cannot be read."""
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError):  # a link loop: RuntimeError before Python 3.13
@@ -272,10 +367,14 @@ def _load_file(path: Path, root: Path, problems: list[SpecProblem]) -> JobSpec |
         )
         return None
     try:
-        data = resolved.read_bytes()
+        return resolved.read_bytes()
     except OSError as err:
         problems.append(_file_problem(path, 1, 1, f"cannot be read: {err.strerror}"))
         return None
+
+
+def _parse_file(path: Path, data: bytes, problems: list[SpecProblem]) -> JobSpec | None:
+    """A spec file's bytes read into a :class:`JobSpec`, with the checks of the file alone."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
@@ -523,6 +622,12 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
     if rule_problems:
         return
     spec.fields = tuple(fields)
+    _check_entries(spec)
+
+
+def _check_entries(spec: JobSpec) -> None:
+    """The schedules and sensors of a spec whose fields are known, checked against them."""
+    model, fields = spec.model, spec.fields
     schedules = []
     for index, schedule in enumerate(model.schedules):
         _check_schedule_partition(spec, index, schedule.partition_key)

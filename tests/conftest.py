@@ -20,6 +20,17 @@ REPO = Path(__file__).resolve().parent.parent
 collect_ignore = ["locations"]
 
 
+@pytest.fixture(scope="session", autouse=True)
+def spec_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test, and every ``dagster`` or ``nexus-dagster`` subprocess it starts, caches its
+    checked specs in one folder of the session's own, never in the user's cache."""
+    folder = tmp_path_factory.mktemp("spec_cache")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NEXUS_DAGSTER_CACHE_DIR", str(folder))
+        patch.delenv("NEXUS_DAGSTER_CACHE", raising=False)
+        yield folder
+
+
 @pytest.fixture
 def repo_root() -> Path:
     return REPO

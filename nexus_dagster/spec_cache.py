@@ -1,0 +1,245 @@
+"""A cache of checked specs, so that a process loading a code location does not read and check
+again a spec that an earlier process already checked against the same assets.
+
+Every step process of a run (the multiprocess executor, a Celery worker, a Kubernetes step pod)
+imports the code location again to run one step, and so loads every spec of the folder. With
+the cache, a spec whose file and selected assets are unchanged costs a hash and a lookup instead
+of YAML parsing, the model and the parameter rules.
+
+An entry is found by a content key: the file's bytes, its path in the folder, and the version of
+the code that checks it (this package's source, Dagster's and pydantic's versions). It is used
+only when the assets the spec selects still resolve to the same names with the same
+declarations (parameters, ``nexus/config`` template, partitions definition, backfill policy).
+Only specs that passed every check of their own are stored, so every message about a broken
+spec still comes from checking it. A missing, corrupt, stale or unreadable cache file is read as
+an empty one, and a cache folder that cannot be written is left alone: the cache can make a load
+faster, never change its result.
+
+Where: ``$NEXUS_DAGSTER_CACHE_DIR``, else ``$XDG_CACHE_HOME/nexus-dagster``, else
+``~/.cache/nexus-dagster``; one file per specs folder, replaced atomically, holding only the
+entries of that folder's last load. ``NEXUS_DAGSTER_CACHE=off`` turns it off.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Mapping, Sequence
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from nexus_dagster.catalog import AssetInfo
+from nexus_dagster.param_types import parse_type
+from nexus_dagster.rules import MISSING, JobField
+
+FORMAT = 1
+"""Bumped whenever the layout of an entry changes."""
+
+_PLAIN_SCALARS = (str, int, float, bool, type(None))
+
+
+def cache_dir() -> Path | None:
+    """The folder the cache files go to, or ``None`` when the cache is turned off."""
+    if os.environ.get("NEXUS_DAGSTER_CACHE", "").strip().lower() in ("off", "0", "false", "no"):
+        return None
+    given = os.environ.get("NEXUS_DAGSTER_CACHE_DIR")
+    if given:
+        return Path(given)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "nexus-dagster"
+
+
+@cache
+def code_version() -> str:
+    """What checks the specs: this package's own source, and Dagster's and pydantic's versions.
+
+    The source itself, not the package version, so that a changed rule in a development install
+    is never answered from entries that an older rule wrote.
+    """
+    import pydantic
+    from dagster.version import __version__ as dagster_version
+
+    digest = hashlib.sha256(f"{FORMAT}|{dagster_version}|{pydantic.VERSION}".encode())
+    for source in sorted(Path(__file__).parent.glob("*.py")):
+        digest.update(source.name.encode())
+        digest.update(source.read_bytes())
+    return digest.hexdigest()
+
+
+def is_plain(value: Any) -> bool:
+    """Whether ``value`` survives JSON unchanged: ``str``, ``int``, ``float``, ``bool``,
+    ``None``, and lists and string-keyed dicts of those. A YAML date, a set or an integer key
+    would come back as something else, so a spec holding one is not stored.
+
+    >>> is_plain({"a": [1, 2.5, None, True]}), is_plain({1: "a"}), is_plain({"d": {1, 2}})
+    (True, False, False)
+    """
+    if type(value) in _PLAIN_SCALARS:
+        return True
+    if type(value) is list:
+        return all(is_plain(item) for item in value)
+    if type(value) is dict:
+        return all(type(k) is str and is_plain(v) for k, v in value.items())
+    return False
+
+
+def declaration(info: AssetInfo, partitions_text: dict[int, str]) -> list[Any]:
+    """What a spec's check reads of one selected asset, in a form that compares by value.
+
+    ``partitions_text`` remembers the text of each partitions definition object met so far:
+    the assets of a location usually share one, and building its text costs more than the rest.
+    """
+    partitions_def = info.partitions_def
+    if partitions_def is None:
+        partitions = ""
+    else:
+        partitions = partitions_text.get(id(partitions_def), "")
+        if not partitions:
+            partitions = f"{type(partitions_def).__qualname__}:{partitions_def!r}"
+            partitions_text[id(partitions_def)] = partitions
+    return [
+        info.name,
+        {name: str(ptype) for name, ptype in info.params.items()},
+        json.dumps(info.config, sort_keys=True, default=repr),
+        partitions,
+        repr(info.backfill_policy),
+    ]
+
+
+def encode_field(f: JobField) -> list[Any]:
+    """A field as a short list (a job has a field per asset parameter; a dict per field would
+    make the cache file several times larger and slower to read)."""
+    out = [f.name, f.param, str(f.type), f.required, f.scope, list(f.assets), f.key, f.overrides]
+    if f.has_default:
+        out.append(f.default)
+    return out
+
+
+def decode_field(data: Sequence[Any]) -> JobField:
+    name, param, ptype, required, scope, assets, key, overrides, *default = data
+    return JobField(
+        name=name,
+        param=param,
+        type=parse_type(ptype),
+        required=required,
+        scope=scope,
+        assets=tuple(assets),
+        key=key,
+        default=default[0] if default else MISSING,
+        overrides=overrides,
+    )
+
+
+class SpecCache:
+    """The cache file of one specs folder: entries read at the start of a load, the ones this
+    load used or added written back at its end.
+
+    Example::
+
+        cache = SpecCache.open(Path("job_specs"))
+        key = cache.key("sales_job.yaml", data)
+        entry = cache.get(key)          # None: not seen, or stored by other code
+        ...                             # if the entry fits: cache.keep(key, entry)
+        cache.put(key, new_entry)       # else, once the spec is checked
+        cache.save()
+    """
+
+    def __init__(self, path: Path | None, entries: dict[str, Any]) -> None:
+        self.path = path
+        self._entries = entries
+        self._used: dict[str, Mapping[str, Any]] = {}
+        self._changed = False
+        self.partitions_text: dict[int, str] = {}
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def open(cls, specs_dir: Path) -> SpecCache:
+        folder = cache_dir()
+        if folder is None:
+            return cls(None, {})
+        name = hashlib.sha256(str(specs_dir.resolve()).encode()).hexdigest()[:24]
+        path = folder / f"specs-{name}.json"
+        return cls(path, _read(path))
+
+    def key(self, relative_path: str, data: bytes) -> str:
+        digest = hashlib.sha256(code_version().encode())
+        digest.update(relative_path.encode("utf-8", "surrogateescape") + b"\0")
+        digest.update(data)
+        return digest.hexdigest()
+
+    def get(self, key: str) -> Mapping[str, Any] | None:
+        if self.path is None:
+            return None
+        entry = self._entries.get(key)
+        return entry if isinstance(entry, dict) else None
+
+    def keep(self, key: str, entry: Mapping[str, Any]) -> None:
+        """An entry this load used as it was: written back with the file."""
+        if self.path is not None:
+            self._used[key] = entry
+            self.hits += 1
+
+    def put(self, key: str, entry: dict[str, Any]) -> None:
+        if self.path is None:
+            return
+        self._used[key] = entry
+        self._changed = True
+        self.misses += 1
+
+    def save(self) -> None:
+        """Write the entries this load used, if they differ from the file's: atomically, and
+        not at all when the folder cannot be written."""
+        if self.path is None or not (self._changed or self._used.keys() != self._entries.keys()):
+            return
+        _write(self.path, self._used)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        raw = path.read_bytes()
+        header, _, body = raw.partition(b"\n")
+        meta = json.loads(header)
+        if (
+            not isinstance(meta, dict)
+            or meta.get("format") != FORMAT
+            or meta.get("sha256") != hashlib.sha256(body).hexdigest()
+        ):
+            return {}
+        entries = json.loads(body)
+    except (OSError, ValueError):
+        return {}
+    return entries if isinstance(entries, dict) else {}
+
+
+def _write(path: Path, entries: Mapping[str, Any]) -> None:
+    body = json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode(
+        "utf-8", "surrogatepass"
+    )
+    header = json.dumps({"format": FORMAT, "sha256": hashlib.sha256(body).hexdigest()}).encode()
+    tmp = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        with os.fdopen(fd, "wb") as out:
+            out.write(header + b"\n" + body)
+        os.replace(tmp, path)
+        tmp = None
+    except (OSError, ValueError):
+        pass  # a read-only or full disk: the next load checks the specs again
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+
+
+def positions_to_json(positions: Mapping[tuple[Any, ...], tuple[int, int]]) -> list[Any]:
+    return [[list(key), line, col] for key, (line, col) in positions.items()]
+
+
+def positions_from_json(data: Iterable[Sequence[Any]]) -> dict[tuple[Any, ...], tuple[int, int]]:
+    return {tuple(key): (line, col) for key, line, col in data}
