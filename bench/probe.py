@@ -4,6 +4,8 @@
     probe.py validate DIR                        check every spec of DIR/job_specs
     probe.py run DIR REPS LOOPS                  runs of the 20-asset job, both twins alternating
                                                  (of one partition, in a partitioned location)
+    probe.py step DIR nexus|plain JOB            a step process's start: import, one job
+    probe.py mprun DIR nexus|plain               one multiprocess run of the four-asset job
 
 Times are wall-clock seconds (``perf_counter``) with the CPU seconds of the same phase beside
 them; memory is the peak resident set size in MB.
@@ -85,7 +87,7 @@ def validate(folder: str) -> dict[str, Any]:
     Without the command line, only the spec check is timed."""
     results: dict[str, Any] = {}
     with _Phase(results, "dagster"):
-        import dagster  # noqa: F401
+        import dagster
 
         import nexus_dagster
 
@@ -109,6 +111,15 @@ def validate(folder: str) -> dict[str, Any]:
     with _Phase(results, "specs"):
         specs = nexus_dagster.load_job_specs("job_specs", assets=assets)
     results["spec_count"] = len(specs)
+    os.environ["NEXUS_DAGSTER_CACHE"] = "off"
+    with _Phase(results, "specs_cold"):
+        nexus_dagster.load_job_specs("job_specs", assets=assets)
+    del os.environ["NEXUS_DAGSTER_CACHE"]
+    # What validate asks Dagster once the specs pass: build the repository and resolve every job,
+    # as `dagster definitions validate` does.
+    location = __import__("nexus_location")
+    with _Phase(results, "dagster_check"):
+        dagster.Definitions.validate_loadable(location.defs)
     return results
 
 
@@ -173,7 +184,74 @@ def run(folder: str, reps: int, loops: int) -> dict[str, Any]:
     return results
 
 
-MODES: dict[str, Callable[..., dict[str, Any]]] = {"load": load, "validate": validate, "run": run}
+def step(folder: str, twin: str, job_name: str) -> dict[str, Any]:
+    """What each step process of a run does before its step: import the location and get the
+    one job it runs, with its run config schema (the multiprocess executor, a Celery worker or
+    a Kubernetes step pod, once per step)."""
+    results: dict[str, Any] = {"twin": twin}
+    with _Phase(results, "dagster"):
+        import dagster  # noqa: F401
+
+    sys.path.insert(0, folder)
+    os.chdir(folder)
+    with _Phase(results, "step"):
+        module = __import__(f"{twin}_location")
+        module.defs.get_repository_def().get_job(job_name).run_config_schema  # noqa: B018
+    results["rss_mb"] = _peak_mb()
+    return results
+
+
+def mprun(folder: str, twin: str) -> dict[str, Any]:
+    """One run of the four-asset job with the multiprocess executor (every step in a process of
+    its own, which imports the location again), on a persistent instance in a temporary folder.
+    The location is loaded in this process first, untimed: a run worker has it already."""
+    import tempfile
+
+    import dagster as dg
+
+    sys.path.insert(0, folder)
+    os.chdir(folder)
+    setup = json.loads(Path("run_config.json").read_text())
+    job_name = setup["mp_job"]
+    module = __import__(f"{twin}_location")
+    job = module.defs.resolve_job_def(job_name)
+    key = setup.get("partition_key")
+    run_config: dict[str, Any] = {}
+    tags: dict[str, str] = {}
+    if key is not None:
+        run_config = job.partitioned_config.get_run_config_for_partition_key(key)
+        tags = {"dagster/partition": key}
+    from dagster._core.definitions.reconstruct import ReconstructableRepository
+
+    repo = ReconstructableRepository.for_file(
+        str(Path(folder) / f"{twin}_location.py"), "defs", working_directory=folder
+    )
+    results: dict[str, Any] = {"twin": twin, "job": job_name}
+    with tempfile.TemporaryDirectory() as home:
+        Path(home, "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        with dg.DagsterInstance.from_config(home) as instance:
+            with _Phase(results, "run"):
+                result = dg.execute_job(
+                    repo.get_reconstructable_job(job_name),
+                    instance=instance,
+                    run_config=run_config,
+                    tags=tags,
+                )
+            assert result.success, "the multiprocess run failed"
+            results["steps"] = len(result.get_step_success_events())
+            results["pids"] = len(
+                {e.pid for e in result.all_events if e.is_step_start and e.pid is not None}
+            )
+    return results
+
+
+MODES: dict[str, Callable[..., dict[str, Any]]] = {
+    "load": load,
+    "validate": validate,
+    "run": run,
+    "step": step,
+    "mprun": mprun,
+}
 
 if __name__ == "__main__":
     mode, *args = sys.argv[1:]
@@ -181,6 +259,10 @@ if __name__ == "__main__":
         out = load(args[0], args[1], "--snapshot" in args)
     elif mode == "validate":
         out = validate(args[0])
+    elif mode == "step":
+        out = step(args[0], args[1], args[2])
+    elif mode == "mprun":
+        out = mprun(args[0], args[1])
     else:
         out = run(args[0], int(args[1]), int(args[2]))
     print(json.dumps(out))

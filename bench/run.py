@@ -40,13 +40,23 @@ LOAD_SIZE = 500
 """The N at which the load target (at most 1.10x plain) is judged."""
 
 
-def probe(*args: str) -> dict[str, Any]:
+CACHE_ENV: dict[str, str] = {}
+"""Where the probes keep nexus-dagster's cache of checked specs (set by ``main``)."""
+
+
+def probe(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     """Run ``probe.py`` in a fresh interpreter and return its JSON line."""
     done = subprocess.run(
         [sys.executable, str(PROBE), *args],
         capture_output=True,
         text=True,
-        env={**os.environ, "DAGSTER_HOME": "", "PYTHONWARNINGS": "ignore"},
+        env={
+            **os.environ,
+            "DAGSTER_HOME": "",
+            "PYTHONWARNINGS": "ignore",
+            **CACHE_ENV,
+            **(env or {}),
+        },
     )
     if done.returncode != 0:
         raise SystemExit(f"probe {' '.join(args)} failed:\n{done.stderr[-3000:]}")
@@ -96,6 +106,47 @@ def load_summary(runs: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
     return out
 
 
+COLD = {"NEXUS_DAGSTER_CACHE": "off"}
+
+
+def measure_step(folder: Path, job: str, reps: int) -> dict[str, Any]:
+    """A step process's start, alternating the twins (nexus with its cache filled by the loads
+    before it), and nexus with the cache turned off, each in a fresh interpreter."""
+    runs: dict[str, list[dict[str, Any]]] = {"nexus": [], "plain": [], "nexus_cold": []}
+    for _ in range(reps):
+        for twin in ("nexus", "plain"):
+            runs[twin].append(probe("step", str(folder), twin, job))
+        runs["nexus_cold"].append(probe("step", str(folder), "nexus", job, env=COLD))
+    out: dict[str, Any] = {
+        twin: {
+            "step": median([r["step"] for r in items]),
+            "step_cpu": median([r["step_cpu"] for r in items]),
+            "rss_mb": median([r["rss_mb"] for r in items]),
+        }
+        for twin, items in runs.items()
+    }
+    out["paired_ratio"] = median(
+        [n["step"] / p["step"] for n, p in zip(runs["nexus"], runs["plain"], strict=True)]
+    )
+    out["job"], out["reps"] = job, reps
+    return out
+
+
+def measure_mprun(folder: Path, reps: int) -> dict[str, Any]:
+    """Multiprocess runs of the four-asset job, alternating the twins."""
+    runs: dict[str, list[dict[str, Any]]] = {"nexus": [], "plain": []}
+    for _ in range(reps):
+        for twin in ("nexus", "plain"):
+            runs[twin].append(probe("mprun", str(folder), twin))
+    out: dict[str, Any] = {twin: median([r["run"] for r in items]) for twin, items in runs.items()}
+    out["paired_ratio"] = median(
+        [n["run"] / p["run"] for n, p in zip(runs["nexus"], runs["plain"], strict=True)]
+    )
+    out["job"], out["reps"] = runs["nexus"][0]["job"], reps
+    out["steps"] = runs["nexus"][0]["steps"]
+    return out
+
+
 def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}x" if b else "n/a"
 
@@ -105,9 +156,178 @@ def judged_size(sizes: Sequence[str]) -> str:
     return str(LOAD_SIZE) if str(LOAD_SIZE) in sizes else sizes[-1]
 
 
+def _both(n: float, p: float, paired: float | None = None) -> str:
+    text = ratio(n, p)
+    return f"{text} (paired {paired:.2f}x)" if paired is not None else text
+
+
+def _targets_table(results: dict[str, Any]) -> list[str]:
+    """Every figure the targets are set for, nexus against plain, in one table."""
+    rows: list[str] = []
+
+    def row(figure: str, n: float, p: float | None, ratio_text: str, target: str) -> None:
+        plain = f"{p:.2f}" if p is not None else "-"
+        rows.append(f"| {figure} | {n:.2f} | {plain} | {ratio_text} | {target} |")
+
+    sizes = results.get("sizes", [])
+    for size, st in results.get("step", {}).items():
+        row(
+            f"step-process start (import + one job), N = {size} (s)",
+            st["nexus"]["step"],
+            st["plain"]["step"],
+            _both(st["nexus"]["step"], st["plain"]["step"], st["paired_ratio"]),
+            "<= 1.05x",
+        )
+        row(
+            f"the same, nexus with no cache (every spec read and checked), N = {size} (s)",
+            st["nexus_cold"]["step"],
+            st["plain"]["step"],
+            ratio(st["nexus_cold"]["step"], st["plain"]["step"]),
+            "-",
+        )
+    if results.get("load"):
+        judged = judged_size(sizes)
+        load = results["load"][judged]
+        n, p = load["nexus"], load["plain"]
+        row(
+            f"code-server load (every job resolved), N = {judged} (s)",
+            n["load"],
+            p["load"],
+            _both(n["load"], p["load"], load["paired_ratio"]),
+            "<= 1.05x",
+        )
+    if "mprun" in results:
+        mp = results["mprun"]
+        row(
+            f"multiprocess run of a {mp['steps']}-asset job, N = {mp['size']} (s)",
+            mp["nexus"],
+            mp["plain"],
+            _both(mp["nexus"], mp["plain"], mp["paired_ratio"]),
+            "<= 1.05x",
+        )
+    if "run" in results:
+        run = results["run"]
+        rn, rp = median(run["nexus"]), median(run["plain"])
+        paired = median([a / b for a, b in zip(run["nexus"], run["plain"], strict=True)])
+        row("20-asset run in process (s)", rn, rp, _both(rn, rp, paired), "<= 1.03x")
+    part = results.get("partitioned")
+    if part:
+        judged = part["size"]
+        st = part["step"]
+        row(
+            f"partitioned: step-process start, N = {judged} (s)",
+            st["nexus"]["step"],
+            st["plain"]["step"],
+            _both(st["nexus"]["step"], st["plain"]["step"], st["paired_ratio"]),
+            "<= 1.05x",
+        )
+        load = part["load"][judged]
+        row(
+            f"partitioned: code-server load, N = {judged} (s)",
+            load["nexus"]["load"],
+            load["plain"]["load"],
+            _both(load["nexus"]["load"], load["plain"]["load"], load["paired_ratio"]),
+            "<= 1.05x",
+        )
+        mp = part["mprun"]
+        row(
+            f"partitioned: multiprocess run of a {mp['steps']}-asset job, N = {judged} (s)",
+            mp["nexus"],
+            mp["plain"],
+            _both(mp["nexus"], mp["plain"], mp["paired_ratio"]),
+            "<= 1.05x",
+        )
+        run = part["run"]
+        rn, rp = median(run["nexus"]), median(run["plain"])
+        paired = median([a / b for a, b in zip(run["nexus"], run["plain"], strict=True)])
+        row(
+            "partitioned: 20-asset run of one partition (s)",
+            rn,
+            rp,
+            _both(rn, rp, paired),
+            "<= 1.03x",
+        )
+    if "validate" in results:
+        val = results["validate"]
+        count = val["spec_count"]
+        row(
+            f"validate {count} specs: the spec check, cache filled (s)",
+            val["specs"],
+            None,
+            "-",
+            "<= 0.5 s",
+        )
+        row(
+            f"validate {count} specs: the spec check, no cache (s)",
+            val["specs_cold"],
+            None,
+            "-",
+            "-",
+        )
+        row(
+            f"validate {count} specs: Dagster's own load check (every job resolved) (s)",
+            val["dagster_check"],
+            None,
+            "-",
+            "-",
+        )
+        if val["cli"]:
+            row(
+                f"validate {count} specs: the whole command beyond `import dagster` (s)",
+                val["validate"],
+                None,
+                "-",
+                "-",
+            )
+    if results.get("load"):
+        largest = sizes[-1]
+        n, p = results["load"][largest]["nexus"], results["load"][largest]["plain"]
+        row(
+            f"peak memory of the loaded location, N = {largest} (MB)",
+            n["rss_mb"],
+            p["rss_mb"],
+            ratio(n["rss_mb"], p["rss_mb"]),
+            "<= 1.05x",
+        )
+    if not rows:
+        return []
+    return [
+        "### The targets: every figure, nexus against plain",
+        "",
+        "| figure | nexus | plain | nexus / plain | target |",
+        "| --- | ---: | ---: | ---: | --- |",
+        *rows,
+        "",
+    ]
+
+
+def _step_tables(results: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    for size, st in results.get("step", {}).items():
+        lines += [
+            f"### 6. A step process's start at N = {size} (import the location, then job "
+            f"`{st['job']}` and its run config schema; median of {st['reps']} fresh processes)",
+            "",
+            "| figure | nexus | nexus, no cache | plain | nexus / plain |",
+            "| --- | ---: | ---: | ---: | ---: |",
+            f"| wall (s) | {st['nexus']['step']:.2f} | {st['nexus_cold']['step']:.2f} "
+            f"| {st['plain']['step']:.2f} | {ratio(st['nexus']['step'], st['plain']['step'])} |",
+            f"| CPU (s) | {st['nexus']['step_cpu']:.2f} | {st['nexus_cold']['step_cpu']:.2f} "
+            f"| {st['plain']['step_cpu']:.2f} "
+            f"| {ratio(st['nexus']['step_cpu'], st['plain']['step_cpu'])} |",
+            f"| peak RSS (MB) | {st['nexus']['rss_mb']:.0f} | {st['nexus_cold']['rss_mb']:.0f} "
+            f"| {st['plain']['rss_mb']:.0f} | {ratio(st['nexus']['rss_mb'], st['plain']['rss_mb'])} |",
+            f"| median of the paired ratios (wall) | | | | {st['paired_ratio']:.2f}x |",
+            "",
+        ]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
-    """The report: every figure as nexus / plain, and the growth table."""
+    """The report: the targets, every figure as nexus / plain, and the growth table."""
     lines = [f"Machine: {results['machine']}", ""]
+    lines += _targets_table(results)
+    lines += _step_tables(results)
     if results["load"]:
         lines += _unpartitioned_tables(results)
     if "partitioned" in results:
@@ -326,10 +546,23 @@ def measure_unpartitioned(
     run["reps"] = args.run_reps
     results["run"] = run
 
-    val_runs = [probe("validate", str(folders[str(args.validate_size)])) for _ in range(args.reps)]
+    # A step process's start at the smallest and the largest N, and multiprocess runs at the
+    # smallest: the location a run's every step imports again.
+    step_sizes = sorted({sizes[0], sizes[-1]}, key=int)
+    results["step"] = {}
+    for size in step_sizes:
+        job = json.loads((folders[size] / "run_config.json").read_text())["mp_job"]
+        results["step"][size] = measure_step(folders[size], job, args.reps)
+        print(f"N={size}: step start {results['step'][size]['paired_ratio']:.2f}x", file=sys.stderr)
+    results["mprun"] = measure_mprun(folders[sizes[0]], args.mp_reps)
+    results["mprun"]["size"] = sizes[0]
+
+    val_runs = [
+        probe("validate", str(folders[str(args.validate_size)])) for _ in range(min(args.reps, 3))
+    ]
     results["validate"] = {
         key: median([v.get(key, float("nan")) for v in val_runs])
-        for key in ("dagster", "validate", "assets", "specs")
+        for key in ("dagster", "validate", "assets", "specs", "specs_cold", "dagster_check")
     }
     results["validate"]["cli"] = val_runs[0]["cli"]
     results["validate"]["output"] = val_runs[0].get("output")
@@ -371,13 +604,17 @@ def measure_partitioned(
     run = probe("run", str(folders[judged]), str(args.run_reps), str(args.loops))
     run["reps"] = args.run_reps
     part["run"] = run
+    job = json.loads((folders[judged] / "run_config.json").read_text())["mp_job"]
+    part["step"] = measure_step(folders[judged], job, args.reps)
+    part["mprun"] = measure_mprun(folders[judged], args.mp_reps)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="100,500,1000", help="N specs, comma-separated")
+    parser.add_argument("--sizes", default="300,500,1000", help="N specs, comma-separated")
     parser.add_argument("--reps", type=int, default=5, help="loads of each twin per N")
     parser.add_argument("--run-reps", type=int, default=15, help="runs of each twin")
+    parser.add_argument("--mp-reps", type=int, default=3, help="multiprocess runs of each twin")
     parser.add_argument("--validate-size", type=int, default=1000)
     parser.add_argument("--assets", type=int, default=generate.ASSET_COUNT, help="assets")
     parser.add_argument("--loops", type=int, default=200, help="calls per asset, per-asset cost")
@@ -393,10 +630,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.reps, args.run_reps, args.validate_size = "5", 1, 1, 5
+        args.mp_reps = 1
         args.loops, args.assets, args.no_snapshot = 5, 200, True
 
     sizes = [s.strip() for s in args.sizes.split(",")]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nexus-bench-"))
+    CACHE_ENV["NEXUS_DAGSTER_CACHE_DIR"] = str(workdir / "spec-cache")
     started = time.perf_counter()
     results: dict[str, Any] = {
         "machine": machine(),
