@@ -32,7 +32,7 @@ lint: $(STAMP)
 clean:
 	rm -rf $(VENV) .dagster_home
 
-# Benchmarks against plain Dagster doing the same work, about 12 minutes on 2 cores; the figures
+# Benchmarks against plain Dagster doing the same work, about 20 minutes on 2 cores; the figures
 # and how to read them are in docs/benchmarks.md. (`bench/` is a folder: the target is phony.)
 .PHONY: bench
 bench: $(STAMP)

@@ -144,6 +144,8 @@ def measure_mprun(folder: Path, reps: int) -> dict[str, Any]:
     )
     out["job"], out["reps"] = runs["nexus"][0]["job"], reps
     out["steps"] = runs["nexus"][0]["steps"]
+    out["plain_steps"] = runs["plain"][0]["steps"]
+    out["step_processes"] = {twin: items[0]["pids"] for twin, items in runs.items()}
     return out
 
 

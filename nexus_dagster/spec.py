@@ -281,7 +281,7 @@ def _checked_file(
     if entry is not None:
         spec = _from_entry(entry, path, catalog, cache)
         if spec is not None:
-            cache.keep(key, entry)
+            cache.keep(key)
             return spec
     spec = _parse_file(path, data, problems)
     if spec is None:
@@ -332,7 +332,8 @@ def _from_entry(
             or _declarations(selected, catalog, cache) != entry["declarations"]
         ):
             return None
-        document = YamlDocument(entry["value"], positions_from_json(entry["positions"]))
+        value = entry["value"]
+        document = YamlDocument(value, positions_from_json(entry["positions"], value))
         fields = tuple(decode_field(f) for f in entry["fields"])
     except Exception:
         return None

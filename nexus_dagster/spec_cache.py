@@ -26,6 +26,7 @@ import contextlib
 import hashlib
 import json
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from functools import cache
@@ -36,7 +37,7 @@ from nexus_dagster.catalog import AssetInfo
 from nexus_dagster.param_types import parse_type
 from nexus_dagster.rules import MISSING, JobField
 
-FORMAT = 1
+FORMAT = 3
 """Bumped whenever the layout of an entry changes."""
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -121,13 +122,14 @@ def encode_field(f: JobField) -> list[Any]:
 
 def decode_field(data: Sequence[Any]) -> JobField:
     name, param, ptype, required, scope, assets, key, overrides, *default = data
+    # Interned: the same few parameter names, scopes and asset names recur in every field.
     return JobField(
         name=name,
-        param=param,
+        param=sys.intern(param),
         type=parse_type(ptype),
         required=required,
-        scope=scope,
-        assets=tuple(assets),
+        scope=sys.intern(scope),
+        assets=tuple(sys.intern(a) for a in assets),
         key=key,
         default=default[0] if default else MISSING,
         overrides=overrides,
@@ -138,20 +140,23 @@ class SpecCache:
     """The cache file of one specs folder: entries read at the start of a load, the ones this
     load used or added written back at its end.
 
+    Each entry stays the JSON text it was written as until a load asks for it: a folder of
+    1,000 specs would otherwise hold some 60 MB of decoded entries while it loads.
+
     Example::
 
         cache = SpecCache.open(Path("job_specs"))
         key = cache.key("sales_job.yaml", data)
         entry = cache.get(key)          # None: not seen, or stored by other code
-        ...                             # if the entry fits: cache.keep(key, entry)
+        ...                             # if the entry fits: cache.keep(key)
         cache.put(key, new_entry)       # else, once the spec is checked
         cache.save()
     """
 
-    def __init__(self, path: Path | None, entries: dict[str, Any]) -> None:
+    def __init__(self, path: Path | None, entries: dict[str, str]) -> None:
         self.path = path
         self._entries = entries
-        self._used: dict[str, Mapping[str, Any]] = {}
+        self._used: dict[str, str] = {}
         self._changed = False
         self.partitions_text: dict[int, str] = {}
         self.hits = 0
@@ -172,22 +177,27 @@ class SpecCache:
         digest.update(data)
         return digest.hexdigest()
 
-    def get(self, key: str) -> Mapping[str, Any] | None:
-        if self.path is None:
+    def get(self, key: str) -> dict[str, Any] | None:
+        text = self._entries.get(key)
+        if not isinstance(text, str):
             return None
-        entry = self._entries.get(key)
+        try:
+            entry = json.loads(text)
+        except ValueError:
+            return None
         return entry if isinstance(entry, dict) else None
 
-    def keep(self, key: str, entry: Mapping[str, Any]) -> None:
-        """An entry this load used as it was: written back with the file."""
-        if self.path is not None:
-            self._used[key] = entry
+    def keep(self, key: str) -> None:
+        """The entry of ``key`` fitted: written back as it was."""
+        text = self._entries.get(key)
+        if self.path is not None and isinstance(text, str):
+            self._used[key] = text
             self.hits += 1
 
-    def put(self, key: str, entry: dict[str, Any]) -> None:
+    def put(self, key: str, entry: Mapping[str, Any]) -> None:
         if self.path is None:
             return
-        self._used[key] = entry
+        self._used[key] = json.dumps(entry, separators=(",", ":"))
         self._changed = True
         self.misses += 1
 
@@ -199,15 +209,19 @@ class SpecCache:
         _write(self.path, self._used)
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path) -> dict[str, str]:
+    # A header line, the entries (one JSON object), and a last line with their digest: a
+    # file cut short or changed by a byte is read as empty.
     try:
         raw = path.read_bytes()
-        header, _, body = raw.partition(b"\n")
-        meta = json.loads(header)
+        header, _, rest = raw.partition(b"\n")
+        body, _, trailer = rest.rpartition(b"\n")
+        meta, check = json.loads(header), json.loads(trailer)
         if (
             not isinstance(meta, dict)
+            or not isinstance(check, dict)
             or meta.get("format") != FORMAT
-            or meta.get("sha256") != hashlib.sha256(body).hexdigest()
+            or check.get("sha256") != hashlib.sha256(body).hexdigest()
         ):
             return {}
         entries = json.loads(body)
@@ -216,17 +230,27 @@ def _read(path: Path) -> dict[str, Any]:
     return entries if isinstance(entries, dict) else {}
 
 
-def _write(path: Path, entries: Mapping[str, Any]) -> None:
-    body = json.dumps(entries, separators=(",", ":"), ensure_ascii=False).encode(
-        "utf-8", "surrogatepass"
-    )
-    header = json.dumps({"format": FORMAT, "sha256": hashlib.sha256(body).hexdigest()}).encode()
+def _write(path: Path, entries: Mapping[str, str]) -> None:
+    # Written entry by entry, so that a large folder's cache is never one string in memory;
+    # ASCII only (JSON escapes the rest), so that any text a spec holds reads back the same.
     tmp = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+        digest = hashlib.sha256()
         with os.fdopen(fd, "wb") as out:
-            out.write(header + b"\n" + body)
+            out.write(json.dumps({"format": FORMAT}).encode() + b"\n")
+
+            def put(chunk: str) -> None:
+                data = chunk.encode("ascii")
+                digest.update(data)
+                out.write(data)
+
+            put("{")
+            for index, (key, text) in enumerate(entries.items()):
+                put(("," if index else "") + json.dumps(key) + ":" + json.dumps(text))
+            put("}")
+            out.write(b"\n" + json.dumps({"sha256": digest.hexdigest()}).encode())
         os.replace(tmp, path)
         tmp = None
     except (OSError, ValueError):
@@ -241,5 +265,25 @@ def positions_to_json(positions: Mapping[tuple[Any, ...], tuple[int, int]]) -> l
     return [[list(key), line, col] for key, (line, col) in positions.items()]
 
 
-def positions_from_json(data: Iterable[Sequence[Any]]) -> dict[tuple[Any, ...], tuple[int, int]]:
-    return {tuple(key): (line, col) for key, line, col in data}
+def positions_from_json(
+    data: Iterable[Sequence[Any]], value: Any
+) -> dict[tuple[Any, ...], tuple[int, int]]:
+    """The positions of a document, their keys sharing the key strings of ``value``, as the
+    YAML reader's do (JSON gives every occurrence of a key its own string: 1,000 specs would
+    hold some 10 MB more)."""
+    known: dict[str, str] = {}
+    _keys_of(value, known)
+    return {
+        tuple(known.get(part, part) if type(part) is str else part for part in key): (line, col)
+        for key, line, col in data
+    }
+
+
+def _keys_of(value: Any, known: dict[str, str]) -> None:
+    if type(value) is dict:
+        for key, item in value.items():
+            known.setdefault(key, key)
+            _keys_of(item, known)
+    elif type(value) is list:
+        for item in value:
+            _keys_of(item, known)

@@ -16,6 +16,8 @@ from tests.conftest import write_specs
 REPO = Path(__file__).resolve().parent.parent
 
 HEADINGS = [
+    "### The targets: every figure, nexus against plain",
+    "### 6. A step process's start at N = 5",
     "### 1. Code-location load at N = 5",
     "### 2. One run of a 20-asset job",
     "### 3. Validate 6 specs",
@@ -31,7 +33,7 @@ def test_bench_smoke_runs_and_prints_every_table(tmp_path: Path) -> None:
         [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--json", str(raw)],
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=480,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for heading in HEADINGS:
@@ -41,6 +43,11 @@ def test_bench_smoke_runs_and_prints_every_table(tmp_path: Path) -> None:
     results = json.loads(raw.read_text())
     assert results["run"]["materialized"] == {"nexus": 20, "plain": 20}
     assert results["validate"]["spec_count"] == 6
+    # The multiprocess runs ran every step of the job, each in a process of its own.
+    for mprun in (results["mprun"], results["partitioned"]["mprun"]):
+        assert mprun["steps"] == mprun["plain_steps"] >= 4
+        assert mprun["step_processes"] == {"nexus": mprun["steps"], "plain": mprun["steps"]}
+    assert results["step"]["5"]["nexus_cold"]["step"] > 0
     # The partitioned twins: both loaded, and the run executed one partition of each.
     partitioned = results["partitioned"]
     assert partitioned["load"]["5"]["nexus"]["jobs"] == partitioned["load"]["5"]["plain"]["jobs"]

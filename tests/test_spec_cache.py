@@ -212,28 +212,50 @@ def test_a_selection_string_is_resolved_again_on_every_load(
     assert summary([spec]) == uncached(folder, [*assets, extra], monkeypatch)
 
 
+def parts(data: bytes) -> tuple[bytes, bytes, bytes]:
+    """A cache file's header line, entries and digest line."""
+    header, _, rest = data.partition(b"\n")
+    body, _, trailer = rest.rpartition(b"\n")
+    return header, body, trailer
+
+
+def whole_entries(path: Path) -> dict[str, Any]:
+    """The entries of a cache file, asserting that the file is whole (its digest fits)."""
+    header, body, trailer = parts(path.read_bytes())
+    assert json.loads(trailer)["sha256"] == hashlib.sha256(body).hexdigest()
+    return {key: json.loads(text) for key, text in json.loads(body).items()}
+
+
 def corrupt_variants(good: bytes) -> Iterator[tuple[str, bytes]]:
-    header, _, body = good.partition(b"\n")
+    header, body, trailer = parts(good)
     yield "empty", b""
     yield "truncated", good[: len(good) // 2]
+    yield "the digest line lost", header + b"\n" + body
     yield "not json", b"\x00\xff garbage \n more"
-    yield "a byte flipped in the body", header + b"\n" + body.replace(b"lake", b"lakx", 1)
-    entries = json.loads(body)
+    yield "a byte flipped in the body", header + b"\n" + body.replace(b"lake", b"lakx", 1) + (
+        b"\n" + trailer
+    )
+
+    def with_entries(entries: dict[str, Any]) -> bytes:
+        # Edited by hand and given a right digest, so that only the entries can refuse it.
+        text = json.dumps(entries).encode()
+        check = json.dumps({"sha256": hashlib.sha256(text).hexdigest()}).encode()
+        return header + b"\n" + text + b"\n" + check
+
+    entries = {key: json.loads(text) for key, text in json.loads(body).items()}
     for entry in entries.values():
         entry["fields"] = [["target_bucket", "target_bucket", "int", True, "shared", [], "", None]]
         entry["selected"] = entry["selected"][:1]
-    # Edited by hand and given a right digest: the entry does not fit and is checked again.
-    forged = json.dumps(entries).encode()
-    meta = json.loads(header)
-    meta["sha256"] = hashlib.sha256(forged).hexdigest()
-    yield "edited with a right digest", json.dumps(meta).encode() + b"\n" + forged
+    yield "selected and fields edited", with_entries({k: json.dumps(e) for k, e in entries.items()})
+    yield "an entry that is not JSON", with_entries({k: "{not json" for k in entries})
+    yield "an entry that is not text", with_entries({k: [1, 2] for k in entries})
     for entry in entries.values():
         entry["value"] = ["not", "a", "mapping"]
-    bad = json.dumps(entries).encode()
-    meta["sha256"] = hashlib.sha256(bad).hexdigest()
-    yield "entries of the wrong shape", json.dumps(meta).encode() + b"\n" + bad
-    meta["format"] = 0
-    yield "another format", json.dumps(meta).encode() + b"\n" + bad
+    yield "values of the wrong shape", with_entries({k: json.dumps(e) for k, e in entries.items()})
+    for entry in entries.values():
+        del entry["fields"]
+    yield "a part missing", with_entries({k: json.dumps(e) for k, e in entries.items()})
+    yield "another format", json.dumps({"format": 0}).encode() + b"\n" + body + b"\n" + trailer
 
 
 def test_a_corrupt_cache_file_is_read_as_empty(
@@ -247,9 +269,8 @@ def test_a_corrupt_cache_file_is_read_as_empty(
     for what, data in corrupt_variants(good):
         cache_file(cache_dir).write_bytes(data)
         assert outcome(folder, assets) == expected, what
-        # ... and the next load finds a good file again.
-        header, _, body = cache_file(cache_dir).read_bytes().partition(b"\n")
-        assert json.loads(header)["sha256"] == hashlib.sha256(body).hexdigest(), what
+        # ... and leaves a whole file again, with every entry.
+        assert len(whole_entries(cache_file(cache_dir))) == 1, what
 
 
 def test_a_read_only_specs_folder_and_an_unwritable_cache_still_load(
@@ -292,7 +313,7 @@ def _load_in_child(folder: str, rounds: int, out: Any) -> None:
 
 
 def test_two_processes_filling_the_cache_at_once(
-    tmp_path: Path, cache_dir: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, cache_dir: Path, parsed: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     files = {f"sub{i}/job_{i}.yaml": SALES for i in range(40)}
     folder = write_specs(tmp_path / "specs", files)
@@ -318,9 +339,14 @@ def test_two_processes_filling_the_cache_at_once(
         # The file left behind is whole and fits every spec: a third load reads from it only.
         cache = SpecCache.open(folder)
         assert cache.path is not None
-        header, _, body = cache.path.read_bytes().partition(b"\n")
-        assert json.loads(header)["sha256"] == hashlib.sha256(body).hexdigest()
-        assert len(json.loads(body)) == len(files)
+        entries = whole_entries(cache.path)
+        assert len(entries) == len(files)
+        assert all(entry["selected"] == ["ingest", "publish"] for entry in entries.values())
+        parsed.clear()
+        assert repr(
+            [(s.name, s.fields, s.schedules, s.sensors) for s in load_job_specs(folder, assets)]
+        ) == expected
+        assert parsed == []
     assert not [p for p in cache_dir.iterdir() if p.name.endswith(".tmp")]
 
 
