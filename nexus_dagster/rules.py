@@ -43,7 +43,7 @@ class RuleProblem:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class JobField:
     """One field of a job's flat run config, as the launchpad shows it."""
 

@@ -9,6 +9,7 @@ import gc
 import hashlib
 import json
 import re
+import stat
 import zoneinfo
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,12 +40,11 @@ from nexus_dagster.rules import (
     suggest,
 )
 from nexus_dagster.spec_cache import (
+    CachedDocument,
     SpecCache,
-    declaration,
     decode_field,
     encode_field,
     is_plain,
-    positions_from_json,
     positions_to_json,
 )
 from nexus_dagster.templates import (
@@ -242,8 +242,9 @@ def _load_job_specs(root: Path, assets: Sequence[AssetLike] | None) -> list[JobS
     specs: list[JobSpec] = []
     catalog = Catalog(assets) if assets is not None else None
     cache = SpecCache.open(root) if catalog is not None else None
+    real_root = root.resolve()
     for path in spec_files(root):
-        data = _read_file(path, root, problems)
+        data = _read_file(path, real_root, problems)
         if data is None:
             continue
         if catalog is None or cache is None:
@@ -295,8 +296,10 @@ def _checked_file(
 
 
 def _declarations(selected: Sequence[str], catalog: Catalog, cache: SpecCache) -> str:
-    infos = [declaration(catalog.by_name[name], cache.partitions_text) for name in selected]
-    return hashlib.sha256(json.dumps(infos, sort_keys=True).encode()).hexdigest()
+    digest = hashlib.sha256()
+    for name in selected:
+        digest.update(cache.declaration_text(catalog.by_name[name]).encode() + b"\n")
+    return digest.hexdigest()
 
 
 def _entry(spec: JobSpec, catalog: Catalog, cache: SpecCache) -> dict[str, Any] | None:
@@ -306,7 +309,7 @@ def _entry(spec: JobSpec, catalog: Catalog, cache: SpecCache) -> dict[str, Any] 
         return None
     return {
         "value": spec.document.value,
-        "positions": positions_to_json(spec.document.positions),
+        "positions": json.dumps(positions_to_json(spec.document.positions)),
         "selected": list(spec.selected),
         "declarations": _declarations(spec.selected, catalog, cache),
         "fields": fields,
@@ -332,8 +335,7 @@ def _from_entry(
             or _declarations(selected, catalog, cache) != entry["declarations"]
         ):
             return None
-        value = entry["value"]
-        document = YamlDocument(value, positions_from_json(entry["positions"], value))
+        document = CachedDocument(entry["value"], entry["positions"])
         fields = tuple(decode_field(f) for f in entry["fields"])
     except Exception:
         return None
@@ -347,22 +349,28 @@ def _file_problem(path: Path, line: int, col: int, message: str) -> SpecProblem:
     return SpecProblem(str(path), line, col, "", _printable(message))
 
 
-def _read_file(path: Path, root: Path, problems: list[SpecProblem]) -> bytes | None:
-    """The bytes of a spec file, or ``None`` with the problem when it may not or cannot be read."""
+def _read_file(path: Path, real_root: Path, problems: list[SpecProblem]) -> bytes | None:
+    """The bytes of a spec file, or ``None`` with the problem when it may not or cannot be read.
+
+    ``real_root`` is the specs folder with its links resolved (once per load)."""
     try:
         resolved = path.resolve()
     except (OSError, RuntimeError):  # a link loop: RuntimeError before Python 3.13
         problems.append(_file_problem(path, 1, 1, "refused: a link that cannot be followed"))
         return None
-    if not resolved.is_relative_to(root.resolve()):
+    if not resolved.is_relative_to(real_root):
         problems.append(
             _file_problem(path, 1, 1, "refused: a link that leads outside the specs folder")
         )
         return None
-    if not resolved.is_file():
+    try:
+        status = resolved.stat()
+    except OSError:
+        status = None
+    if status is None or not stat.S_ISREG(status.st_mode):
         problems.append(_file_problem(path, 1, 1, "not a regular file"))
         return None
-    if resolved.stat().st_size > MAX_FILE_BYTES:
+    if status.st_size > MAX_FILE_BYTES:
         problems.append(
             _file_problem(path, 1, 1, f"file is larger than the limit of {MAX_FILE_BYTES} bytes")
         )

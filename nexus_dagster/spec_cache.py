@@ -36,8 +36,9 @@ from typing import Any
 from nexus_dagster.catalog import AssetInfo
 from nexus_dagster.param_types import parse_type
 from nexus_dagster.rules import MISSING, JobField
+from nexus_dagster.yaml_source import YamlDocument
 
-FORMAT = 3
+FORMAT = 4
 """Bumped whenever the layout of an entry changes."""
 
 _PLAIN_SCALARS = (str, int, float, bool, type(None))
@@ -123,16 +124,17 @@ def encode_field(f: JobField) -> list[Any]:
 def decode_field(data: Sequence[Any]) -> JobField:
     name, param, ptype, required, scope, assets, key, overrides, *default = data
     # Interned: the same few parameter names, scopes and asset names recur in every field.
+    intern = sys.intern
     return JobField(
-        name=name,
-        param=sys.intern(param),
-        type=parse_type(ptype),
-        required=required,
-        scope=sys.intern(scope),
-        assets=tuple(sys.intern(a) for a in assets),
-        key=key,
-        default=default[0] if default else MISSING,
-        overrides=overrides,
+        name,
+        intern(param),
+        parse_type(ptype),
+        required,
+        intern(scope),
+        tuple(map(intern, assets)),
+        key,
+        default[0] if default else MISSING,
+        overrides,
     )
 
 
@@ -158,7 +160,8 @@ class SpecCache:
         self._entries = entries
         self._used: dict[str, str] = {}
         self._changed = False
-        self.partitions_text: dict[int, str] = {}
+        self._partitions_text: dict[int, str] = {}
+        self._declarations: dict[str, str] = {}
         self.hits = 0
         self.misses = 0
 
@@ -170,6 +173,14 @@ class SpecCache:
         name = hashlib.sha256(str(specs_dir.resolve()).encode()).hexdigest()[:24]
         path = folder / f"specs-{name}.json"
         return cls(path, _read(path))
+
+    def declaration_text(self, info: AssetInfo) -> str:
+        """:func:`declaration` of an asset as text, computed once per asset and load."""
+        text = self._declarations.get(info.name)
+        if text is None:
+            text = json.dumps(declaration(info, self._partitions_text), sort_keys=True)
+            self._declarations[info.name] = text
+        return text
 
     def key(self, relative_path: str, data: bytes) -> str:
         digest = hashlib.sha256(code_version().encode())
@@ -259,6 +270,23 @@ def _write(path: Path, entries: Mapping[str, str]) -> None:
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+class CachedDocument(YamlDocument):
+    """A document read back from the cache. Its positions, which only a message about the spec
+    needs, stay packed as JSON text until one asks for a position."""
+
+    def __init__(self, value: Any, packed: str) -> None:
+        if not isinstance(packed, str):
+            raise TypeError("packed positions must be JSON text")
+        super().__init__(value)
+        self._packed = packed
+
+    def position(self, key: tuple[Any, ...]) -> tuple[int, int]:
+        if self._packed:
+            self.positions.update(positions_from_json(json.loads(self._packed), self.value))
+            self._packed = ""
+        return super().position(key)
 
 
 def positions_to_json(positions: Mapping[tuple[Any, ...], tuple[int, int]]) -> list[Any]:

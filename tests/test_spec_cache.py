@@ -18,7 +18,13 @@ import dagster as dg
 import pytest
 
 import nexus_dagster.spec as spec_module
-from nexus_dagster import NexusParams, NexusSpecError, load_job_specs, nexus_asset
+from nexus_dagster import (
+    NexusParams,
+    NexusSpecError,
+    build_definitions,
+    load_job_specs,
+    nexus_asset,
+)
 from nexus_dagster.spec import JobSpec
 from nexus_dagster.spec_cache import SpecCache
 
@@ -77,6 +83,13 @@ def parsed(monkeypatch: pytest.MonkeyPatch) -> list[Path]:
     return seen
 
 
+def document(spec: JobSpec) -> tuple[Any, ...]:
+    """A spec's document as messages read it: its value and where every key stands (a cached
+    document unpacks its positions when first asked for one)."""
+    spec.document.position(("selection",))
+    return spec.document.value, spec.document.positions, spec.document.duplicates
+
+
 def summary(specs: Sequence[JobSpec]) -> list[Any]:
     """Everything a load gives that the jobs, schedules and sensors are built from."""
     return [
@@ -84,7 +97,7 @@ def summary(specs: Sequence[JobSpec]) -> list[Any]:
             s.path,
             s.name,
             s.model,
-            s.document,
+            document(s),
             s.selected,
             s.fields,
             s.partitions_def,
@@ -121,9 +134,7 @@ def cache_file(cache_dir: Path) -> Path:
         (REPO / "job_specs", lambda: example_location().defs.assets),
         (
             REPO / "tests" / "locations" / "partitioned_specs",
-            lambda: __import__(
-                "tests.locations.partitioned_location", fromlist=["ASSETS"]
-            ).ASSETS,
+            lambda: __import__("tests.locations.partitioned_location", fromlist=["ASSETS"]).ASSETS,
         ),
     ],
     ids=["example", "partitioned"],
@@ -167,7 +178,11 @@ def test_a_file_changed_by_one_byte_is_checked_again(
 
     path.write_bytes(path.read_bytes().replace(b"batch_size: 50", b"batch_size: 5x"))
     report = outcome(folder, assets)
-    assert isinstance(report, str) and f"{path}:5:38: ops_config.ingest.batch_size" in report and "batch_size" in report
+    assert (
+        isinstance(report, str)
+        and f"{path}:5:38: ops_config.ingest.batch_size" in report
+        and "batch_size" in report
+    )
     assert report == uncached(folder, assets, monkeypatch)
     # Put back as it was: the entry of the first bytes is gone (the file was rewritten),
     # so it is checked again, and the result is the first one.
@@ -232,8 +247,9 @@ def corrupt_variants(good: bytes) -> Iterator[tuple[str, bytes]]:
     yield "truncated", good[: len(good) // 2]
     yield "the digest line lost", header + b"\n" + body
     yield "not json", b"\x00\xff garbage \n more"
-    yield "a byte flipped in the body", header + b"\n" + body.replace(b"lake", b"lakx", 1) + (
-        b"\n" + trailer
+    yield (
+        "a byte flipped in the body",
+        header + b"\n" + body.replace(b"lake", b"lakx", 1) + (b"\n" + trailer),
     )
 
     def with_entries(entries: dict[str, Any]) -> bytes:
@@ -326,8 +342,7 @@ def test_two_processes_filling_the_cache_at_once(
         context = multiprocessing.get_context("fork")
         queue = context.Queue()
         children = [
-            context.Process(target=_load_in_child, args=(str(folder), 5, queue))
-            for _ in range(2)
+            context.Process(target=_load_in_child, args=(str(folder), 5, queue)) for _ in range(2)
         ]
         for child in children:
             child.start()
@@ -343,9 +358,12 @@ def test_two_processes_filling_the_cache_at_once(
         assert len(entries) == len(files)
         assert all(entry["selected"] == ["ingest", "publish"] for entry in entries.values())
         parsed.clear()
-        assert repr(
-            [(s.name, s.fields, s.schedules, s.sensors) for s in load_job_specs(folder, assets)]
-        ) == expected
+        assert (
+            repr(
+                [(s.name, s.fields, s.schedules, s.sensors) for s in load_job_specs(folder, assets)]
+            )
+            == expected
+        )
         assert parsed == []
     assert not [p for p in cache_dir.iterdir() if p.name.endswith(".tmp")]
 
@@ -380,3 +398,49 @@ def test_the_cache_can_be_turned_off(
     load_job_specs(folder, make_assets())
     assert cache_file(cache_dir).exists()
     assert os.access(cache_file(cache_dir), os.R_OK)
+
+
+def test_a_problem_found_across_files_points_into_a_cached_spec(
+    tmp_path: Path, cache_dir: Path, parsed: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # `b.yaml` is checked and cached alone; then `a.yaml` takes its job and schedule names. The
+    # names are reported in `b.yaml` (the later file), which comes from the cache: its message
+    # must point at the same line and column as a load without the cache.
+    named = "name: shared_name\n" + SALES.replace(
+        '  - cron: "0 6 * * *"', '  - name: nightly\n    cron: "0 6 * * *"'
+    )
+    folder = write_specs(tmp_path / "specs", {"b.yaml": named})
+    assets = make_assets()
+    load_job_specs(folder, assets)
+    write_specs(folder, {"a.yaml": named})
+    parsed.clear()
+    report = outcome(folder, assets)
+    assert parsed == [folder / "a.yaml"]
+    assert isinstance(report, str)
+    assert f"{folder / 'b.yaml'}:1:1: name: job name `shared_name` is already used" in report
+    assert f"{folder / 'b.yaml'}:9:5: schedules[0]: name `nightly` is already used" in report
+    assert report == uncached(folder, assets, monkeypatch)
+
+
+def test_dagsters_own_check_of_a_cached_spec_points_where_it_did(
+    tmp_path: Path, cache_dir: Path, parsed: list[Path]
+) -> None:
+    # The spec passes its own checks (and is cached); Dagster refuses its schedule's `execution`
+    # section when the location is built, at the position the spec file gives.
+    text = SALES.replace(
+        "    parameter_values: {target_bucket: lake-nightly}",
+        "    parameter_values: {target_bucket: lake-nightly}\n"
+        "    run_config:\n      execution: {config: {multiprocess: {max_concurrent: lots}}}",
+    )
+    folder = write_specs(tmp_path / "specs", {"sales_job.yaml": text})
+    reports = []
+    for _ in range(2):
+        parsed.clear()
+        with pytest.raises(NexusSpecError) as err:
+            build_definitions(folder, assets=make_assets())
+        reports.append((str(err.value), list(parsed)))
+    (first, checked), (second, from_cache) = reports
+    assert checked == [folder / "sales_job.yaml"] and from_cache == []
+    assert f"{folder / 'sales_job.yaml'}:9:5: schedules[0].run_config" in first
+    assert "Dagster refuses this run config" in first
+    assert second == first
