@@ -115,9 +115,19 @@ def validate(folder: str) -> dict[str, Any]:
     with _Phase(results, "specs_cold"):
         nexus_dagster.load_job_specs("job_specs", assets=assets)
     del os.environ["NEXUS_DAGSTER_CACHE"]
-    # What validate asks Dagster once the specs pass: build the repository and resolve every job,
-    # as `dagster definitions validate` does.
-    location = __import__("nexus_location")
+    # The two halves of the command, apart: importing the location (the assets, and
+    # `build_definitions`, which checks every spec) and what validate then asks Dagster (build
+    # the repository and resolve every job, as `dagster definitions validate` does). A fresh
+    # module, so that nothing the command built is reused.
+    import importlib.util
+
+    module_spec = importlib.util.spec_from_file_location(
+        "nexus_location_again", "nexus_location.py"
+    )
+    assert module_spec is not None and module_spec.loader is not None
+    location = importlib.util.module_from_spec(module_spec)
+    with _Phase(results, "location"):
+        module_spec.loader.exec_module(location)
     with _Phase(results, "dagster_check"):
         dagster.Definitions.validate_loadable(location.defs)
     return results
