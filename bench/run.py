@@ -171,122 +171,89 @@ def _targets_table(results: dict[str, Any]) -> list[str]:
         plain = f"{p:.2f}" if p is not None else "-"
         rows.append(f"| {figure} | {n:.2f} | {plain} | {ratio_text} | {target} |")
 
-    sizes = results.get("sizes", [])
-    for size, st in results.get("step", {}).items():
-        row(
-            f"step-process start (import + one job), N = {size} (s)",
-            st["nexus"]["step"],
-            st["plain"]["step"],
-            _both(st["nexus"]["step"], st["plain"]["step"], st["paired_ratio"]),
+    def compared(figure: str, n: float, p: float, paired: float, target: str) -> None:
+        row(figure, n, p, _both(n, p, paired), target)
+
+    def alone(figure: str, seconds: float, target: str = "-") -> None:
+        row(figure, seconds, None, "-", target)
+
+    def paired_runs(run: dict[str, Any]) -> tuple[float, float, float]:
+        rn, rp = median(run["nexus"]), median(run["plain"])
+        return rn, rp, median([a / b for a, b in zip(run["nexus"], run["plain"], strict=True)])
+
+    def step_rows(prefix: str, size: str, st: dict[str, Any], cold: bool) -> None:
+        n, p = st["nexus"]["step"], st["plain"]["step"]
+        compared(
+            f"{prefix}step-process start (import + one job), N = {size} (s)",
+            n,
+            p,
+            st["paired_ratio"],
             "<= 1.05x",
         )
-        row(
-            f"the same, nexus with no cache (every spec read and checked), N = {size} (s)",
-            st["nexus_cold"]["step"],
-            st["plain"]["step"],
-            ratio(st["nexus_cold"]["step"], st["plain"]["step"]),
-            "-",
-        )
-    if results.get("load"):
-        judged = judged_size(sizes)
-        load = results["load"][judged]
-        n, p = load["nexus"], load["plain"]
-        row(
-            f"code-server load (every job resolved), N = {judged} (s)",
-            n["load"],
-            p["load"],
-            _both(n["load"], p["load"], load["paired_ratio"]),
+        if cold:
+            c = st["nexus_cold"]["step"]
+            row(
+                f"the same, nexus with no cache (every spec read and checked), N = {size} (s)",
+                c,
+                p,
+                ratio(c, p),
+                "-",
+            )
+
+    def load_row(prefix: str, size: str, load: dict[str, Any]) -> None:
+        compared(
+            f"{prefix}code-server load (every job resolved), N = {size} (s)",
+            load["nexus"]["load"],
+            load["plain"]["load"],
+            load["paired_ratio"],
             "<= 1.05x",
         )
-    if "mprun" in results:
-        mp = results["mprun"]
-        row(
-            f"multiprocess run of a {mp['steps']}-asset job, N = {mp['size']} (s)",
+
+    def mprun_row(prefix: str, size: str, mp: dict[str, Any]) -> None:
+        compared(
+            f"{prefix}multiprocess run of a {mp['steps']}-asset job, N = {size} (s)",
             mp["nexus"],
             mp["plain"],
-            _both(mp["nexus"], mp["plain"], mp["paired_ratio"]),
+            mp["paired_ratio"],
             "<= 1.05x",
         )
+
+    sizes = results.get("sizes", [])
+    for size, st in results.get("step", {}).items():
+        step_rows("", size, st, cold=True)
+    if results.get("load"):
+        judged = judged_size(sizes)
+        load_row("", judged, results["load"][judged])
+    if "mprun" in results:
+        mprun_row("", results["mprun"]["size"], results["mprun"])
     if "run" in results:
-        run = results["run"]
-        rn, rp = median(run["nexus"]), median(run["plain"])
-        paired = median([a / b for a, b in zip(run["nexus"], run["plain"], strict=True)])
-        row("20-asset run in process (s)", rn, rp, _both(rn, rp, paired), "<= 1.03x")
+        compared("20-asset run in process (s)", *paired_runs(results["run"]), "<= 1.03x")
     part = results.get("partitioned")
     if part:
         judged = part["size"]
-        st = part["step"]
-        row(
-            f"partitioned: step-process start, N = {judged} (s)",
-            st["nexus"]["step"],
-            st["plain"]["step"],
-            _both(st["nexus"]["step"], st["plain"]["step"], st["paired_ratio"]),
-            "<= 1.05x",
-        )
-        load = part["load"][judged]
-        row(
-            f"partitioned: code-server load, N = {judged} (s)",
-            load["nexus"]["load"],
-            load["plain"]["load"],
-            _both(load["nexus"]["load"], load["plain"]["load"], load["paired_ratio"]),
-            "<= 1.05x",
-        )
-        mp = part["mprun"]
-        row(
-            f"partitioned: multiprocess run of a {mp['steps']}-asset job, N = {judged} (s)",
-            mp["nexus"],
-            mp["plain"],
-            _both(mp["nexus"], mp["plain"], mp["paired_ratio"]),
-            "<= 1.05x",
-        )
-        run = part["run"]
-        rn, rp = median(run["nexus"]), median(run["plain"])
-        paired = median([a / b for a, b in zip(run["nexus"], run["plain"], strict=True)])
-        row(
-            "partitioned: 20-asset run of one partition (s)",
-            rn,
-            rp,
-            _both(rn, rp, paired),
-            "<= 1.03x",
+        step_rows("partitioned: ", judged, part["step"], cold=False)
+        load_row("partitioned: ", judged, part["load"][judged])
+        mprun_row("partitioned: ", judged, part["mprun"])
+        compared(
+            "partitioned: 20-asset run of one partition (s)", *paired_runs(part["run"]), "<= 1.03x"
         )
     if "validate" in results:
         val = results["validate"]
         count = val["spec_count"]
-        row(
-            f"validate {count} specs: the spec check, cache filled (s)",
-            val["specs"],
-            None,
-            "-",
-            "<= 0.5 s",
-        )
-        row(
-            f"validate {count} specs: the spec check, no cache (s)",
-            val["specs_cold"],
-            None,
-            "-",
-            "-",
-        )
-        row(
+        alone(f"validate {count} specs: the spec check, cache filled (s)", val["specs"], "<= 0.5 s")
+        alone(f"validate {count} specs: the spec check, no cache (s)", val["specs_cold"])
+        alone(
             f"validate {count} specs: `build_definitions` (spec check, every job built) (s)",
             val["location"],
-            None,
-            "-",
-            "-",
         )
-        row(
+        alone(
             f"validate {count} specs: Dagster's own load check (every job resolved) (s)",
             val["dagster_check"],
-            None,
-            "-",
-            "-",
         )
         if val["cli"]:
-            row(
+            alone(
                 f"validate {count} specs: the whole command beyond `import dagster` (s)",
                 val["validate"],
-                None,
-                "-",
-                "-",
             )
     if results.get("load"):
         largest = sizes[-1]

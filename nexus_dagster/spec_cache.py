@@ -162,8 +162,6 @@ class SpecCache:
         self._changed = False
         self._partitions_text: dict[int, str] = {}
         self._declarations: dict[str, str] = {}
-        self.hits = 0
-        self.misses = 0
 
     @classmethod
     def open(cls, specs_dir: Path) -> SpecCache:
@@ -203,14 +201,12 @@ class SpecCache:
         text = self._entries.get(key)
         if self.path is not None and isinstance(text, str):
             self._used[key] = text
-            self.hits += 1
 
     def put(self, key: str, entry: Mapping[str, Any]) -> None:
         if self.path is None:
             return
         self._used[key] = json.dumps(entry, separators=(",", ":"))
         self._changed = True
-        self.misses += 1
 
     def save(self) -> None:
         """Write the entries this load used, if they differ from the file's: atomically, and

@@ -233,6 +233,18 @@ def test_the_resources_internal_config_is_refused_in_a_partitioned_job() -> None
     assert "`resources.params.config.config` is the plugin's own" in failure_text(result)
 
 
+def test_values_that_are_not_a_mapping_are_refused_before_the_run() -> None:
+    # Dagster's own config check, naming the path, before any resource or asset runs.
+    job = defs().resolve_job_def("static_job")
+    with pytest.raises(dg.DagsterInvalidConfigError) as err:
+        job.execute_in_process(
+            partition_key="eu",
+            run_config={"resources": {"params": {"config": {"values": ["eu"]}}}},
+            instance=dg.DagsterInstance.ephemeral(),
+        )
+    assert "root:resources:params:config:values must be dict" in str(err.value)
+
+
 # --- Dagster's own sections ---------------------------------------------------------------
 
 

@@ -46,6 +46,12 @@ sensors:
 """
 
 
+def with_schedule_run_config(section: str) -> str:
+    """``SALES`` with one of Dagster's own run config sections on its schedule."""
+    values = "    parameter_values: {target_bucket: lake-nightly}\n"
+    return SALES.replace(values, f"{values}    run_config:\n      {section}\n")
+
+
 def make_assets(ingest_params: dict[str, str] | None = None) -> list[dg.AssetsDefinition]:
     @nexus_asset(
         name="ingest",
@@ -372,11 +378,7 @@ def test_a_value_json_would_change_is_not_stored(
     tmp_path: Path, cache_dir: Path, parsed: list[Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # An integer key: JSON would give it back as the text "7".
-    text = SALES.replace(
-        "parameter_values: {target_bucket: lake-nightly}",
-        "parameter_values: {target_bucket: lake-nightly}\n    run_config:\n"
-        "      ops: {ingest: {config: {7: seven}}}",
-    )
+    text = with_schedule_run_config("ops: {ingest: {config: {7: seven}}}")
     folder = write_specs(tmp_path / "specs", {"keyed_job.yaml": text})
     assets = make_assets()
     expected = uncached(folder, assets, monkeypatch)
@@ -427,11 +429,7 @@ def test_dagsters_own_check_of_a_cached_spec_points_where_it_did(
 ) -> None:
     # The spec passes its own checks (and is cached); Dagster refuses its schedule's `execution`
     # section when the location is built, at the position the spec file gives.
-    text = SALES.replace(
-        "    parameter_values: {target_bucket: lake-nightly}",
-        "    parameter_values: {target_bucket: lake-nightly}\n"
-        "    run_config:\n      execution: {config: {multiprocess: {max_concurrent: lots}}}",
-    )
+    text = with_schedule_run_config("execution: {config: {multiprocess: {max_concurrent: lots}}}")
     folder = write_specs(tmp_path / "specs", {"sales_job.yaml": text})
     reports = []
     for _ in range(2):
