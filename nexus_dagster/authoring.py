@@ -166,11 +166,14 @@ def create_spec(
     select: Sequence[str],
     set_values: Mapping[str, Any] | None = None,
     description: str | None = None,
+    schema: str | None = None,
 ) -> EditResult:
     """Write a new spec ``<specs_dir>/<job>.yaml`` selecting ``select``; never overwrites.
 
     Prefixed names in ``set_values`` go to ``ops_config`` and ``params_schema`` (with the
-    asset's declared type), simple names to ``parameter_values``.
+    asset's declared type), simple names to ``parameter_values``. ``schema`` (a URL or a path
+    relative to the file) starts the file with ``# yaml-language-server: $schema=...``, the
+    line VS Code's YAML extension and other yaml-language-server editors read.
 
     Example::
 
@@ -187,6 +190,8 @@ def create_spec(
         raise NexusEditError(str(root / f"{job}.yaml"), ["select at least one asset"])
 
     def change(doc: CommentedMap, ctx: _Context) -> None:
+        if schema:
+            doc.yaml_set_start_comment(f"yaml-language-server: $schema={schema}")
         if description:
             doc["description"] = description
         doc["selection"] = CommentedSeq()

@@ -17,6 +17,7 @@ __all__ = [
     "NexusEditError",
     "NexusError",
     "NexusParamError",
+    "NexusRunError",
     "NexusSelectionError",
     "NexusSpecError",
     "SpecProblem",
@@ -126,3 +127,12 @@ class NexusEditError(NexusError):
         self.path = path
         self.reasons = tuple(reasons)
         super().__init__("\n".join([f"refused to edit {path}:", *(f"  {r}" for r in self.reasons)]))
+
+
+class NexusRunError(NexusError):
+    """A run of the Dagster instance cannot be read: no instance at ``DAGSTER_HOME``, or no run
+    with that id (``run_id``, empty when the instance itself is the problem)."""
+
+    def __init__(self, message: str, run_id: str = "") -> None:
+        self.run_id = run_id
+        super().__init__(message)

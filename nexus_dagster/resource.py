@@ -137,8 +137,16 @@ class NexusParams(dg.ConfigurableResource):
         declared = declared_params(name, metadata)
         config, from_spec = self._run_values(context.job_name)
         resolved = self._resolved(context, name, declared, config)
+        # Secrets are read (and a value that is not an `{env: VAR}` reference refused) before
+        # anything is recorded, since the record keeps each secret's reference.
+        values = {
+            param: _read_secret(name, param, declared[param], r.value)
+            if declared[param].is_secret
+            else r.value
+            for param, r in resolved.items()
+        }
         _record_metadata(context, key, declared, resolved, from_spec)
-        return MappingProxyType({param: r.value for param, r in resolved.items()})
+        return MappingProxyType(values)
 
     def render(self, context: AssetContext, asset_key: str | dg.AssetKey | None = None) -> Any:
         """The asset's ``nexus/config`` with every ``{{params.NAME}}`` placeholder filled, and
@@ -192,11 +200,6 @@ class NexusParams(dg.ConfigurableResource):
                 f"`{param}` (shared) in the run config{where}",
                 names=(own, param),
             )
-        for param, item in resolved.items():
-            ptype = declared[param]
-            if ptype.is_secret:
-                value = _read_secret(asset, param, ptype, item.value)
-                resolved[param] = Resolved(value, item.source, item.field)
         return resolved
 
 
@@ -265,14 +268,19 @@ def _record_metadata(
     from_spec: frozenset[str],
 ) -> None:
     # The materialization answers "which parameters produced this?" in the asset's UI page.
+    # A secret is recorded by the variable it reads (its `{env: VAR}` reference), never by value,
+    # so that `nexus-dagster diff` can tell two runs that read different variables apart.
     table = {}
     for param, item in resolved.items():
         own_key = ops_key(key.to_user_string(), param) if item.source == PER_ASSET else param
-        table[param] = {
+        entry = {
             "value": "***" if declared[param].is_secret else item.value,
             "source": "default" if own_key in from_spec else item.source,
             "field": item.field,
         }
+        if declared[param].is_secret:
+            entry["reference"] = item.value
+        table[param] = entry
     metadata: dict[str, Any] = {METADATA_KEY: dg.MetadataValue.json(table)}
     if context.has_partition_key:
         metadata[PARTITION_METADATA_KEY] = context.partition_key

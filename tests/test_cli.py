@@ -558,7 +558,7 @@ ERROR_CASES: list[tuple[str, list[str], dict[str, str], int, list[tuple[str, str
         ["update", "sales_job"],
         {},
         2,
-        [("err", "error: nothing to do: give --set, --unset, --select or --deselect")],
+        [("err", "error: nothing to do: give --set, --unset, --select, --deselect or --from-run")],
     ),
 ]
 
@@ -607,7 +607,7 @@ def test_error_cases(
 def test_the_schemas_type_pattern_takes_every_valid_type_string() -> None:
     import re
 
-    from nexus_dagster.cli import TYPE_PATTERN, spec_json_schema
+    from nexus_dagster.editor_schema import TYPE_PATTERN, spec_json_schema
     from nexus_dagster.param_types import SCALAR_KINDS, TypeStringError, parse_type
 
     pattern = spec_json_schema()["properties"]["params_schema"]["additionalProperties"]["pattern"]

@@ -324,6 +324,7 @@ def test_public_api_is_declared_once() -> None:
         "NexusError",
         "NexusParamError",
         "NexusParams",
+        "NexusRunError",
         "NexusSelectionError",
         "NexusSpecError",
         "SpecProblem",

@@ -250,7 +250,16 @@ def test_secret_metadata_is_masked(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     )
     assert result.success
     meta = result.asset_materializations_for_node("uses_token")[0].metadata["nexus/params"].value
-    assert meta == {"token": {"value": "***", "source": "per-asset", "field": "uses_token.token"}}
+    # Recorded by the variable it reads, never by value (`nexus-dagster diff` compares that).
+    assert meta == {
+        "token": {
+            "value": "***",
+            "source": "per-asset",
+            "field": "uses_token.token",
+            "reference": {"env": "NEXUS_TEST_TOKEN"},
+        }
+    }
+    assert "s3cr3t-value" not in json.dumps(meta)
     assert "s3cr3t-value" not in json.dumps(result.dagster_run.run_config)
     assert os.environ["NEXUS_TEST_TOKEN"] == "s3cr3t-value"
 

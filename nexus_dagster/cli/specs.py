@@ -1,0 +1,313 @@
+"""The commands on spec files: validate, params, render, create, update, migrate, schema."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nexus_dagster.authoring import create_spec, migrate_spec, update_spec
+from nexus_dagster.catalog import Catalog
+from nexus_dagster.cli.common import (
+    CANNOT_RUN,
+    OK,
+    PROBLEMS,
+    Exit,
+    assets_of,
+    assignments,
+    cell,
+    edit_location,
+    job_named,
+    loaded,
+    location_of,
+    problem_line,
+    rel,
+    report,
+    say,
+    specs_dir_of,
+    table,
+    warn,
+)
+from nexus_dagster.cli.history import run_values_for
+from nexus_dagster.editor_schema import assets_json_schema, spec_json_schema
+from nexus_dagster.errors import NexusSpecError, SpecProblem
+from nexus_dagster.partitioned import describe, key_problem, partition_fields, values_run_config
+from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
+from nexus_dagster.spec import JobSpec, load_job_specs, spec_files
+from nexus_dagster.templates import PARTITION_FIELDS, render
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Every problem in every spec, one ``path:line:col: key: message`` line each."""
+    location = location_of(args)
+    specs_dir = specs_dir_of(args, location)
+    loaded_dir = location.specs_dir
+    if (
+        location.spec_error is None
+        and loaded_dir is not None
+        and loaded_dir.resolve() == specs_dir.resolve()
+    ):
+        # Importing the location ran build_definitions, which checked every spec against the
+        # assets already; checking again would double the command's own work. What is left is
+        # what Dagster itself checks when it loads the location, so the two never disagree.
+        refused = location.dagster_load_error()
+        if refused:
+            say(f"{location.target.label}: Dagster refuses to load the code location: {refused}")
+            return PROBLEMS
+        say(f"ok: {len(spec_files(specs_dir))} job spec(s) in {rel(specs_dir)}")
+        return OK
+    if location.assets is not None:
+        try:
+            specs = load_job_specs(specs_dir, assets=location.assets)
+        except NexusSpecError as err:
+            problems: Sequence[SpecProblem] = err.problems
+        else:
+            say(f"ok: {len(specs)} job spec(s) in {rel(specs_dir)}")
+            return OK
+    else:
+        assert location.spec_error is not None
+        problems = location.spec_error.problems
+        failed_dir = Path(location.spec_error.specs_dir or "")
+        if args.specs and failed_dir.resolve() != specs_dir.resolve():
+            warn(
+                f"note: code location {location.target.label} does not load and does not say "
+                "which assets it has; checked the files alone"
+            )
+            try:
+                load_job_specs(specs_dir)
+            except NexusSpecError as err:
+                problems = err.problems
+            else:
+                say(f"ok: the files under {rel(specs_dir)} (not checked against assets)")
+                return OK
+    for problem in problems:
+        say(problem_line(problem))
+    files = len({p.path for p in problems})
+    warn(f"{len(problems)} problem(s) in {files} file(s) under {rel(specs_dir)}")
+    return PROBLEMS
+
+
+def field_rows(fields: Sequence[JobField]) -> list[dict[str, Any]]:
+    """The job's fields as plain data, as ``params --json`` prints them.
+
+    ``default`` is present only when the field has one.
+    """
+    rows = []
+    for f in fields:
+        row: dict[str, Any] = {
+            "name": f.name,
+            "param": f.param,
+            "type": str(f.type.optional),
+            "required": f.required,
+            "scope": f.scope,
+            "assets": list(f.assets),
+            "overrides": f.overrides,
+            "description": f.description,
+        }
+        if f.has_default:
+            row["default"] = f.default
+        rows.append(row)
+    return rows
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    """The job's launchpad fields: name, type, required, default, scope, assets fed."""
+    _, specs_dir, specs = loaded(args)
+    spec = job_named(specs, specs_dir, args.job)
+    if args.json:
+        say(json.dumps(field_rows(spec.fields), indent=2))
+        return OK
+    if spec.partitions_def is not None:
+        say(
+            f"job `{spec.name}` is partitioned by {describe(spec.partitions_def)}; a run takes "
+            "these values under resources.params.config.values"
+        )
+    if not spec.fields:
+        say(f"job `{spec.name}` has no parameters")
+        return OK
+    rows = [["NAME", "TYPE", "REQUIRED", "DEFAULT", "SCOPE", "FEEDS"]]
+    for f in spec.fields:
+        rows.append(
+            [
+                f.name,
+                str(f.type.optional),
+                "yes" if f.required else "no",
+                cell(f.default, f.type.is_secret) if f.has_default else "-",
+                f.scope,
+                ", ".join(f.assets),
+            ]
+        )
+    for line in table(rows):
+        say(line)
+    return OK
+
+
+def render_job(
+    spec: JobSpec,
+    catalog: Catalog,
+    values: Mapping[str, Any],
+    partition: Mapping[str, str] | None = None,
+) -> tuple[list[str], dict[str, Any], list[str]]:
+    """What ``render`` prints: the lines per asset, the flat run config, and the problems.
+
+    Pure over the loaded spec: the values each asset resolves follow the run-time rules
+    (``run_config_from_values``, ``to_resource_config``, ``resolve``), and its
+    ``nexus/config`` is filled with ``templates.render`` (``partition`` fills
+    ``{{partition.*}}``). Secrets are never resolved.
+    """
+    flat, problems = run_config_from_values(spec.fields, values)
+    resource_config = to_resource_config(spec.fields, flat)
+    by_name = {f.name: f for f in spec.fields}
+    lines: list[str] = []
+    for asset in spec.selected:
+        info = catalog.by_name[asset]
+        resolved, missing = resolve(asset, info.params, resource_config)
+        lines.append(asset)
+        if not info.params:
+            lines.append("  (declares no parameters)")
+            continue
+        rows = [["PARAM", "VALUE", "SOURCE", "FIELD"]]
+        shown: dict[str, Any] = {}
+        for param, ptype in info.params.items():
+            item = resolved.get(param)
+            if item is None:
+                value = "(missing)" if param in missing else "(unset)"
+                could = [n for n in (f"{asset}.{param}", param) if n in by_name]
+                rows.append([param, value, "-", " or ".join(could)])
+                continue
+            source = item.source if item.field in values else "default"
+            secret = ptype.is_secret or by_name[item.field].type.is_secret
+            rows.append([param, cell(item.value, secret), source, item.field])
+            shown[param] = "***" if secret else item.value
+        lines.extend(table(rows, indent="  "))
+        if info.config is not None:
+            lines.append("  nexus/config:")
+            filled = render(info.config, shown, partition)
+            text = yaml.safe_dump(filled, sort_keys=False, allow_unicode=True)
+            lines.extend("    " + line for line in text.splitlines())
+    messages = [
+        f"{message}; give it with --set {name}=VALUE" if name not in flat else message
+        for name, message in problems
+    ]
+    return lines, flat, messages
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    """Per asset, each resolved value and its source; then the flat run config."""
+    location, specs_dir, specs = loaded(args)
+    spec = job_named(specs, specs_dir, args.job)
+    values = assignments(args.set)
+    partition = _partition(spec, args.partition)
+    lines, flat, problems = render_job(spec, Catalog(assets_of(location)), values, partition)
+    if spec.partitions_def is not None:
+        lines.insert(0, f"partition: {args.partition or '(none given: --partition KEY)'}")
+    for line in lines:
+        say(line)
+    say()
+    run_config = values_run_config(flat) if spec.partitions_def is not None else flat
+    say("run config:" if run_config else "run config: {}")
+    if run_config:
+        text = yaml.safe_dump(run_config, sort_keys=False, allow_unicode=True)
+        for line in text.splitlines():
+            say("  " + line)
+    for problem in problems:
+        warn(f"error: {problem}")
+    return PROBLEMS if problems else OK
+
+
+def _partition(spec: JobSpec, key: str | None) -> dict[str, str]:
+    """What ``{{partition.*}}`` holds for ``render --partition KEY``; without a key, the
+    placeholders' own names, so the output shows where the partition goes."""
+    partitions_def = spec.partitions_def
+    if partitions_def is None:
+        if key is not None:
+            raise Exit(PROBLEMS, f"job `{spec.name}` is not partitioned; drop --partition")
+        return {}
+    if key is None:
+        return {name: f"<partition.{name}>" for name in PARTITION_FIELDS}
+    reason = key_problem(partitions_def, key)
+    if reason:
+        raise Exit(PROBLEMS, f"job `{spec.name}`: {reason}")
+    return partition_fields(partitions_def, key)
+
+
+def cmd_create(args: argparse.Namespace) -> int:
+    """Write a new spec; refuses to overwrite."""
+    specs_dir, assets = edit_location(args)
+    result = create_spec(
+        specs_dir,
+        args.job,
+        assets=assets,
+        select=args.select,
+        set_values=assignments(args.set),
+        description=args.description,
+        schema=_schema_reference(args.schema_line, specs_dir),
+    )
+    report("created", result)
+    return OK
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    """Edit a spec in place; ``--from-run`` first takes the values a run was launched with."""
+    if not (args.set or args.unset or args.select or args.deselect or args.from_run):
+        raise Exit(
+            CANNOT_RUN, "nothing to do: give --set, --unset, --select, --deselect or --from-run"
+        )
+    values = assignments(args.set)
+    if args.from_run:
+        location, specs_dir, specs = loaded(args)
+        values = {**run_values_for(job_named(specs, specs_dir, args.job), args.from_run), **values}
+        assets = assets_of(location)
+    else:
+        specs_dir, assets = edit_location(args)
+    result = update_spec(
+        specs_dir,
+        args.job,
+        assets=assets,
+        set_values=values,
+        unset=args.unset,
+        select=args.select,
+        deselect=args.deselect,
+    )
+    report("updated", result)
+    return OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Rewrite older-form specs into the prefixed form; ``--check`` only tells."""
+    location, specs_dir, specs = loaded(args)
+    assets = assets_of(location)
+    changed = 0
+    for spec in sorted(specs, key=lambda s: str(s.path)):
+        result = migrate_spec(specs_dir, spec.name, assets=assets, check=args.check)
+        if result.changed:
+            changed += 1
+            report("would migrate" if args.check else "migrated", result)
+    if not changed:
+        say("nothing to migrate: every spec is in the current form")
+        return OK
+    return PROBLEMS if args.check else OK
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    """Print the JSON Schema of a spec file; with ``--assets``, one that knows the location's
+    asset keys and the names and types they declare."""
+    if not args.assets:
+        say(json.dumps(spec_json_schema(), indent=2))
+        return OK
+    location = location_of(args)
+    say(json.dumps(assets_json_schema(assets_of(location)), indent=2))
+    return OK
+
+
+def _schema_reference(given: str | None, specs_dir: Path) -> str | None:
+    """The ``$schema=`` of ``create --schema-line``: a URL as given, a path made relative to the
+    spec file's folder (where editors resolve it)."""
+    if given is None or "://" in given:
+        return given
+    return os.path.relpath(Path(given).resolve(), specs_dir.resolve())
