@@ -222,4 +222,9 @@ def run_values_for(spec: JobSpec, run_id: str) -> dict[str, Any]:
             f"note: run {run_id}'s `{section}` section is Dagster's own run config, not a "
             "parameter: a spec keeps it only in a schedule's or sensor's `run_config:`; not kept"
         )
-    return {name: value for name, value in run.values.items() if value is not None}
+    # A value the spec already holds is its own: setting it again would only add entries.
+    return {
+        name: value
+        for name, value in run.values.items()
+        if value is not None and not (fields[name].has_default and fields[name].default == value)
+    }
