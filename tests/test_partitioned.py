@@ -119,7 +119,12 @@ def test_a_partition_run_resolves_the_spec_values_and_its_own_partition() -> Non
     assert got["d_extract"]["nexus/partition"] == "2026-11-05"
     # the §9 metadata says where each value came from; the secret is never shown
     table = got["d_load"]["nexus/params"]
-    assert table["token"] == {"value": "***", "source": "default", "field": "d_load.token"}
+    assert table["token"] == {
+        "value": "***",
+        "source": "default",
+        "field": "d_load.token",
+        "reference": {"env": "NEXUS_PART_TOKEN"},
+    }
     assert TOKEN not in json.dumps(table)
     # the unpartitioned asset beside them runs in the same job
     assert got["d_report"]["rendered"] == {"note": "unpartitioned beside lake"}

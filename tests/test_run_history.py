@@ -334,6 +334,33 @@ def test_diff_refusals(history: History, tmp_path: Path) -> None:
     assert no_runs.code == 2
     assert "holds no Dagster instance with runs" in no_runs.err
     assert list(empty.iterdir()) == []  # reading wrote nothing
+    missing = history.cli(["runs", "sales_job"], DAGSTER_HOME=str(tmp_path / "nowhere"))
+    assert missing.code == 2
+    assert "is not an existing folder given by its absolute path" in missing.err
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_a_run_with_no_record_of_a_job_no_spec_builds(history: History) -> None:
+    # As a run launched before its job's spec was removed, or before the plugin recorded values.
+    folder = example_copy(history.root / "job_removed")
+    (folder / "job_specs" / "sales_job.yaml").unlink()
+    ids = history.ids
+    unreadable, readable, runs = (
+        history.cli(["diff", ids["failed"], ids["a"]], folder),
+        history.cli(["diff", ids["a"], ids["b"], "--json"], folder),
+        history.cli(["runs", "sales_job"], folder),
+    )
+    assert unreadable.code == 2
+    assert unreadable.err == (
+        f"error: run {ids['failed']} recorded no parameters (no asset of it materialized with "
+        "`nexus/params` metadata) and its job `sales_job` is not built from a spec now, so its "
+        "run config cannot be read as parameters\n"
+    )
+    # Runs whose assets recorded what they used still compare, by those records alone.
+    assert readable.code == 1, readable.err
+    assert "sales_ingestion_asset" in json.loads(readable.out)["assets"]
+    assert runs.code == 1
+    assert runs.err.startswith("error: no job named `sales_job` in this folder")
 
 
 # --- update --from-run ----------------------------------------------------------------------
