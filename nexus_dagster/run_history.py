@@ -217,13 +217,14 @@ def asset_params(
     else (an asset that did not materialize) from the run's stored config, resolved over the
     spec's current values as a run would resolve them. ``spec`` is the run's job as the specs
     define it now (``None`` when none does: then only materializations are read)."""
-    run = launched(instance, run_id)
+    record = _record(instance, run_id)
+    run = _launched(record)
     assets: dict[str, dict[str, ParamUse]] = {}
     records = instance.get_records_for_run(
         run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
     ).records
-    for record in records:
-        materialization = record.event_log_entry.asset_materialization
+    for event in records:
+        materialization = event.event_log_entry.asset_materialization
         if materialization is None:
             continue
         table = materialization.metadata.get(METADATA_KEY)
@@ -239,8 +240,13 @@ def asset_params(
                 run_id,
             )
         return RunParams(run, assets, tuple(notes))
-    selected = _run_assets(instance, run_id, spec)
-    rest = [a for a in selected if a not in assets and a in catalog.by_name]
+    selection = record.dagster_run.asset_selection
+    selected = sorted(k.to_user_string() for k in selection) if selection else spec.selected
+    rest = [
+        a
+        for a in selected
+        if a not in assets and a in catalog.by_name and catalog.by_name[a].params
+    ]
     if rest:
         fallback, problems = _from_run_config(run.values, spec.fields, catalog, rest)
         assets.update(fallback)
@@ -265,13 +271,6 @@ def _recorded(table: Mapping[str, Any]) -> dict[str, ParamUse]:
     return used
 
 
-def _run_assets(instance: dg.DagsterInstance, run_id: str, spec: JobSpec) -> list[str]:
-    run = instance.get_run_by_id(run_id)
-    if run is not None and run.asset_selection:
-        return sorted(key.to_user_string() for key in run.asset_selection)
-    return list(spec.selected)
-
-
 def _from_run_config(
     values: Mapping[str, Any],
     fields: Sequence[JobField],
@@ -281,7 +280,8 @@ def _from_run_config(
     known = {f.name for f in fields}
     given = {k: v for k, v in values.items() if k in known}
     flat, problems = run_config_from_values(fields, given)
-    problems = [(n, m) for n, m in problems if not m.startswith("required")]
+    # A required field with no value here is one the run left to the spec: not a problem.
+    problems = [(name, message) for name, message in problems if name in given]
     problems += [(n, f"`{n}` is not a field of the job now") for n in values if n not in known]
     config = to_resource_config(fields, flat)
     by_name = {f.name: f for f in fields}
