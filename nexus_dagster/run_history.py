@@ -30,12 +30,14 @@ from dagster._core.storage.dagster_run import RunRecord
 from nexus_dagster.catalog import Catalog
 from nexus_dagster.errors import NexusRunError
 from nexus_dagster.naming import RESOURCE_KEY
+from nexus_dagster.param_types import ParamType, check_value
 from nexus_dagster.resource import METADATA_KEY
 from nexus_dagster.rules import (
     SECTIONS,
     JobField,
     resolve,
     run_config_from_values,
+    split_sections,
     to_resource_config,
 )
 from nexus_dagster.spec import JobSpec
@@ -177,34 +179,29 @@ def launched_values(run_config: Mapping[str, Any]) -> tuple[dict[str, Any], dict
         if others:
             sections["resources"] = others
         return dict(config["values"]), sections
-    values = {k: v for k, v in run_config.items() if k not in SECTIONS}
-    return values, {k: v for k, v in run_config.items() if k in SECTIONS}
+    return split_sections(run_config)
 
 
 # --- secrets, by reference only -------------------------------------------------------------
 
 
-def is_reference(value: Any) -> bool:
-    """Whether ``value`` is a secret's ``{env: VAR}`` reference (or a list of them).
+def by_reference(ptype: ParamType, value: Any) -> Any:
+    """A secret's value as it may be shown: its ``{env: VAR}`` reference, or ``***`` when it is
+    not one (a plain value given by mistake, refused when the run started, is never repeated).
 
-    >>> is_reference({"env": "TOKEN"}), is_reference([{"env": "A"}]), is_reference("s3cr3t")
-    (True, True, False)
+    >>> from nexus_dagster.param_types import parse_type
+    >>> by_reference(parse_type("secret!"), {"env": "TOKEN"}), by_reference(parse_type("secret"), "s3cr3t")
+    ({'env': 'TOKEN'}, '***')
     """
-    if isinstance(value, list):
-        return all(is_reference(v) for v in value)
-    return isinstance(value, Mapping) and set(value) == {"env"} and isinstance(value["env"], str)
-
-
-def masked(value: Any) -> Any:
-    """A secret as it may be shown: its reference, or ``***`` when it is not one (a plain value
-    given by mistake, refused when the run started, is never repeated)."""
-    return value if is_reference(value) else "***"
+    return value if check_value(ptype.optional, value) is None else "***"
 
 
 def shown_values(values: Mapping[str, Any], fields: Sequence[JobField]) -> dict[str, Any]:
     """A run's flat values with every secret field's value shown only by its reference."""
-    secret = {f.name for f in fields if f.type.is_secret}
-    return {name: masked(v) if name in secret else v for name, v in values.items()}
+    secret = {f.name: f.type for f in fields if f.type.is_secret}
+    return {
+        name: by_reference(secret[name], v) if name in secret else v for name, v in values.items()
+    }
 
 
 # --- what each asset used -------------------------------------------------------------------
@@ -264,7 +261,8 @@ def _recorded(table: Mapping[str, Any]) -> dict[str, ParamUse]:
         if not isinstance(item, Mapping):
             continue
         secret = "reference" in item or item.get("value") == "***"
-        value = masked(item.get("reference")) if secret else item.get("value")
+        # The plugin records a secret's reference only once the run has read it as one.
+        value = item.get("reference", "***") if secret else item.get("value")
         used[str(param)] = ParamUse(
             value, str(item.get("source", "")), str(item.get("field", "")), secret
         )
@@ -291,9 +289,10 @@ def _from_run_config(
         resolved, _ = resolve(asset, declared, config)
         used[asset] = {}
         for param, item in resolved.items():
-            secret = declared[param].is_secret or by_name[item.field].type.is_secret
+            ptype = by_name[item.field].type
+            secret = declared[param].is_secret or ptype.is_secret
             used[asset][param] = ParamUse(
-                masked(item.value) if secret else item.value,
+                by_reference(ptype, item.value) if secret else item.value,
                 item.source if item.field in given else "default",
                 item.field,
                 secret,

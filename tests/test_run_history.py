@@ -22,7 +22,7 @@ import yaml
 
 from nexus_dagster.spec import load_job_specs
 
-from .conftest import REPO
+from .conftest import REPO, new_dagster_home
 from .test_cli import SCRIPT, VAULT, Run, example_copy, run_all, snapshot
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -88,9 +88,7 @@ class History:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory) -> History:
     root = tmp_path_factory.mktemp("history")
-    home = root / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = new_dagster_home(root / "home")
     data = root / "data"
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*-lake*"))
     vault = root / "vault"
@@ -414,13 +412,18 @@ def test_update_from_run_refusals_leave_the_file_as_it_was(history: History) -> 
     # Since run b, the spec dropped `sales_ingestion_asset.source_bucket`'s asset.
     trimmed = history.cli(["update", "sales_job", "--deselect", "sales_ingestion_asset"], folder)
     assert trimmed.code == 0, trimmed.err
+    # Since run daily, the spec types `min_amount` as text (the run gave a number).
+    daily = folder / "job_specs" / "daily_orders_job.yaml"
+    text = daily.read_text().replace("  min_amount: 20\n", '  min_amount: "20"\n')
+    daily.write_text(text + 'params_schema:\n  min_amount: "string"\n')
     before = snapshot(folder)
     ids = history.ids
-    other_job, unknown, gone, extra, secret_job = (
+    other_job, unknown, gone, extra, retyped, secret_job = (
         history.cli(["update", "daily_report_job", "--from-run", ids["a"]], folder),
         history.cli(["update", "sales_job", "--from-run", "0000-not-a-run"], folder),
         history.cli(["update", "sales_job", "--from-run", ids["b"]], folder),
         history.cli(["update", "daily_orders_job", "--from-run", ids["extra"]], folder),
+        history.cli(["update", "daily_orders_job", "--from-run", ids["daily"]], folder),
         history.cli(["update", "vault_job", "--from-run", ids["vault_1"]], history.vault),
     )
     vault = history.root / "vault_update"
@@ -444,6 +447,11 @@ def test_update_from_run_refusals_leave_the_file_as_it_was(history: History) -> 
     assert extra.code == 1
     assert (
         "was launched with `not_a_field`, which job `daily_orders_job` no longer has" in extra.err
+    )
+    assert retyped.code == 1
+    assert retyped.err.splitlines()[1] == (
+        f"  run {ids['daily']} gave `min_amount` a value that does not fit its type `string` now "
+        "(expected string, got int): give it with --set min_amount=VALUE"
     )
     assert snapshot(folder) == before
     # Values the spec already holds change nothing; a secret is taken as its reference.

@@ -28,12 +28,12 @@ from nexus_dagster.cli.common import (
     warn,
 )
 from nexus_dagster.errors import NexusEditError, NexusRunError
+from nexus_dagster.param_types import check_value
 from nexus_dagster.run_history import (
     LaunchedRun,
     ParamUse,
     asset_params,
     compare,
-    is_reference,
     job_runs,
     launched,
     open_instance,
@@ -188,7 +188,8 @@ def run_values_for(spec: JobSpec, run_id: str) -> dict[str, Any]:
     """The flat values a run of ``spec``'s job was launched with, for ``update --from-run``.
 
     Refused (nothing written): an unknown run id, a run of another job, a run launched with a
-    name the job no longer has, a secret the run gave as a plain value.
+    name the job no longer has or a value that does not fit its type now (a secret given as a
+    plain value, say).
     """
     run = _run(_instance(), run_id)
     if run.job != spec.name:
@@ -210,10 +211,14 @@ def run_values_for(spec: JobSpec, run_id: str) -> dict[str, Any]:
         )
     for name, value in sorted(run.values.items()):
         found = fields.get(name)
-        if found is not None and found.type.is_secret and not is_reference(value):
+        if found is None or value is None:
+            continue
+        reason = check_value(found.type.optional, value)
+        if reason:
+            # The rule's reason never repeats the value, so a plain secret is not shown.
             reasons.append(
-                f"run {run_id} gave the secret `{name}` as a plain value (refused when it "
-                f"started), not as `{{env: VAR}}`: give it with --set '{name}={{env: VAR}}'"
+                f"run {run_id} gave `{name}` a value that does not fit its type "
+                f"`{found.type.optional}` now ({reason}): give it with --set {name}=VALUE"
             )
     if reasons:
         raise NexusEditError(str(spec.path), reasons)
