@@ -24,7 +24,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from .conftest import REPO
+from .conftest import REPO, new_dagster_home
 
 BIN = Path(sys.executable).parent
 LOCATION = Path(__file__).parent / "locations" / "celery_location.py"
@@ -172,9 +172,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     tmp_path = tmp_path_factory.mktemp("celery")
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
-    home = tmp_path / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = new_dagster_home(tmp_path / "dagster_home")
     # the worker and the launcher start together: creating the instance's SQLite tables first
     # keeps them from racing to create them
     with dg.DagsterInstance.from_config(str(home)):

@@ -12,7 +12,7 @@ import pytest
 
 from nexus_dagster import NexusSpecError, load_job_specs
 
-from .conftest import write_specs
+from .conftest import new_dagster_home, write_specs
 
 LOCATIONS = Path(__file__).parent / "locations"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -22,9 +22,7 @@ SECRET = "tok-Zq81-very-secret-value"
 def run_orders_job(
     tmp_path: Path, run_config: str | None, env_value: str | None
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = new_dagster_home(tmp_path / "home")
     env = {**os.environ, "DAGSTER_HOME": str(home), "PROBE_OUT": str(tmp_path / "out")}
     env.pop("ORDERS_API_TOKEN", None)
     if env_value is not None:

@@ -20,7 +20,7 @@ from nexus_dagster import NexusSpecError, nexus_asset
 from nexus_dagster.errors import SpecProblem
 from nexus_dagster.spec import load_job_specs
 
-from .conftest import write_specs
+from .conftest import new_dagster_home, write_specs
 
 
 @nexus_asset(params={"source_bucket": "string!", "target_bucket": "string!", "batch_size": "int"})
@@ -700,9 +700,7 @@ def test_spec_error_surfaces_when_dagster_cli_loads_the_location(tmp_path: Path)
             """
         )
     )
-    home = tmp_path / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = new_dagster_home(tmp_path / "home")
     result = subprocess.run(
         [
             str(Path(sys.executable).parent / "dagster"),

@@ -26,7 +26,8 @@ import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClient
 
-REPO = Path(__file__).resolve().parent.parent
+from .conftest import REPO, new_dagster_home
+
 DAGSTER = Path(sys.executable).parent / "dagster"
 LOCATION = "nexus_example"  # from workspace.yaml
 REPOSITORY = "__repository__"  # Dagster's name for the repository of a `Definitions` object
@@ -228,9 +229,7 @@ def shared_webserver(request: pytest.FixtureRequest) -> Webserver:
 
 def _start(root: Path) -> tuple[subprocess.Popen[bytes], Webserver]:
     """Start `dagster dev` on workspace.yaml; return once the example code location has loaded."""
-    home = root / "dagster_home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    home = new_dagster_home(root / "dagster_home")
     data = root / "data"
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*-lake"))
     log = root / "server.log"
