@@ -412,12 +412,33 @@ def _parse_file(path: Path, data: bytes, problems: list[SpecProblem]) -> JobSpec
     try:
         model = JobSpecModel.model_validate(document.value)
     except ValidationError as err:
-        spec = JobSpec(path, path.stem, JobSpecModel(selection=[]), document)
-        for error in err.errors():
-            _pydantic_problem(spec, error)
-        problems.extend(spec.problems)
-        return None
+        return _partial_spec(path, document, err, problems)
     spec = JobSpec(path, model.name or path.stem, model, document)
+    _check_alone(spec)
+    return spec
+
+
+def _partial_spec(
+    path: Path, document: YamlDocument, err: ValidationError, problems: list[SpecProblem]
+) -> JobSpec | None:
+    """A file whose model did not validate, still checked for everything else: each top-level
+    key with a problem is reported and left out, and the rest is read and checked as usual (so
+    a misspelled key does not hide an unknown asset or a value of the wrong type). ``None``
+    when what is left is not a spec (no usable ``selection:``)."""
+    errors = err.errors()
+    reported = JobSpec(path, path.stem, JobSpecModel(selection=[]), document)
+    for error in errors:
+        _pydantic_problem(reported, error)
+    bad = {error["loc"][0] for error in errors if error["loc"]}
+    rest = {k: v for k, v in document.value.items() if k not in bad}
+    try:
+        model = JobSpecModel.model_validate(rest)
+    except ValidationError:
+        model = None
+    if model is None or not errors or not all(error["loc"] for error in errors):
+        problems.extend(reported.problems)
+        return None
+    spec = JobSpec(path, model.name or path.stem, model, document, problems=reported.problems)
     _check_alone(spec)
     return spec
 
@@ -582,6 +603,7 @@ def _check_unique_schedule_names(specs: list[JobSpec]) -> None:
 
 def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
     model = spec.model
+    unknown: set[tuple[str, ...]] = set()
     if isinstance(model.selection, str):
         try:
             selected = catalog.resolve_selection(model.selection)
@@ -592,6 +614,8 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
             spec.problem(["selection"], f"selection `{model.selection}` selects no asset")
             return
     else:
+        # The assets that exist are still checked when another is unknown, so that one typo
+        # does not hide the file's other problems.
         selected = []
         for index, name in enumerate(model.selection):
             if name in catalog.by_name:
@@ -599,7 +623,8 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
             else:
                 hint = suggest(name, catalog.by_name)
                 spec.problem(["selection", index], f"unknown asset `{name}`{hint}")
-        if len(selected) != len(model.selection):
+                unknown.add((name,))
+        if not selected:
             return
     spec.selected = tuple(dict.fromkeys(selected))
     infos = [catalog.by_name[name] for name in spec.selected]
@@ -627,8 +652,10 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
         known_assets=catalog.by_name,
     )
     for problem in rule_problems:
+        if tuple(problem.key[:1]) == ("ops_config",) and tuple(problem.key[1:2]) in unknown:
+            continue  # that asset's name is already reported in `selection`
         spec.problem(problem.key, problem.message)
-    if rule_problems:
+    if rule_problems or unknown:
         return
     spec.fields = tuple(fields)
     _check_entries(spec)

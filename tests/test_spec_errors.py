@@ -680,6 +680,65 @@ def test_every_problem_of_every_file_in_one_error(tmp_path: Path) -> None:
     assert [(p.line, p.col) for p in err.problems] == [(1, 13), (3, 51), (5, 5), (2, 1)]
 
 
+# A misspelled top-level key, an unknown asset and a value of the wrong type in one file: each is
+# reported, none hides another (the key is left out and the rest of the file is still checked).
+def test_every_problem_of_one_file_at_once(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path / "specs",
+        {
+            "job.yaml": """\
+                selection: [orders, ordrs]
+                paramter_values:
+                  target_bucket: out
+                ops_config:
+                  orders: {source_bucket: in, batch_size: lots}
+                  ordrs: {batch_size: 3}
+                schedules:
+                  - cron: often
+                """
+        },
+    )
+    with pytest.raises(NexusSpecError) as caught:
+        load_job_specs(folder, assets=ASSETS)
+    assert str(caught.value).splitlines()[1:] == [
+        f"{folder}/job.yaml:1:21: selection[1]: unknown asset `ordrs`; did you mean `orders`?",
+        f"{folder}/job.yaml:2:1: paramter_values: unknown key `paramter_values`; did you mean "
+        "`parameter_values`? Valid keys: name, description, selection, params_schema, "
+        "parameter_values, ops_config, tags, schedules, sensors",
+        f"{folder}/job.yaml:5:31: ops_config.orders.batch_size: value does not fit type `int`: "
+        "expected int, got str",
+        f"{folder}/job.yaml:8:5: schedules[0].cron: invalid cron expression `often`; use five "
+        "fields, e.g. `0 6 * * *`",
+    ]
+
+
+def test_a_bad_value_of_a_known_key_does_not_hide_the_rest(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path / "specs",
+        {
+            "job.yaml": "selection: [ordrs]\ntags: [a, b]\nschedules: [{cron: '0 1 * * *', zone: x}]\n"
+        },
+    )
+    with pytest.raises(NexusSpecError) as caught:
+        load_job_specs(folder, assets=ASSETS)
+    assert [f"{p.line}:{p.col}: {p.key}" for p in caught.value.problems] == [
+        "1:13: selection[0]",
+        "2:1: tags",
+        "3:33: schedules[0].zone",
+    ]
+
+
+def test_a_file_without_a_usable_selection_reports_its_key_problems(tmp_path: Path) -> None:
+    folder = write_specs(tmp_path / "specs", {"job.yaml": "selction: [orders]\ntags: 3\n"})
+    with pytest.raises(NexusSpecError) as caught:
+        load_job_specs(folder, assets=ASSETS)
+    assert [f"{p.line}:{p.col}: {p.key}" for p in caught.value.problems] == [
+        "1:1: ",
+        "1:1: selction",
+        "2:1: tags",
+    ]
+
+
 def test_spec_error_surfaces_when_dagster_cli_loads_the_location(tmp_path: Path) -> None:
     folder = write_specs(tmp_path / "specs", SEVERAL_FILES)
     location = tmp_path / "location.py"
