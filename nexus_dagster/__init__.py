@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from nexus_dagster.asset import nexus_asset
 from nexus_dagster.catalog import inspect_selection_params
+from nexus_dagster.component import NexusComponentError, NexusJobsComponent
 from nexus_dagster.errors import (
     NexusConfigError,
     NexusDeclarationError,
@@ -58,10 +59,12 @@ def __dir__() -> list[str]:
 __all__ = [
     "EditResult",
     "JobSpec",
+    "NexusComponentError",
     "NexusConfigError",
     "NexusDeclarationError",
     "NexusEditError",
     "NexusError",
+    "NexusJobsComponent",
     "NexusParamError",
     "NexusParams",
     "NexusRunError",

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from nexus_dagster.errors import NexusSpecError
 from nexus_dagster.jobs import build_job
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
-from nexus_dagster.spec import gc_paused, load_job_specs
+from nexus_dagster.spec import JobSpec, gc_paused, load_job_specs
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
 """Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""
@@ -55,15 +56,15 @@ def build_definitions(
     # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
     # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
     # its model for the life of the process.
-    jobs, schedules, sensors, jobs_by_asset, partitioned, sections = _build_all(folder, assets)
+    built = build_specs_folder(folder, assets)
     defs = dg.Definitions(
         assets=list(assets),
-        jobs=[*jobs, *definitions_kwargs.pop("jobs", [])],
-        schedules=[*schedules, *definitions_kwargs.pop("schedules", [])],
-        sensors=[*sensors, *definitions_kwargs.pop("sensors", [])],
+        jobs=[*built.jobs, *definitions_kwargs.pop("jobs", [])],
+        schedules=[*built.schedules, *definitions_kwargs.pop("schedules", [])],
+        sensors=[*built.sensors, *definitions_kwargs.pop("sensors", [])],
         resources={
             **(resources or {}),
-            RESOURCE_KEY: _params(resources, jobs_by_asset, partitioned),
+            RESOURCE_KEY: _params(resources, built.jobs_by_asset, built.partitioned),
         },
         metadata={
             SPECS_DIR_METADATA: str(folder.resolve()),
@@ -71,46 +72,99 @@ def build_definitions(
         },
         **definitions_kwargs,
     )
-    if sections:
-        problems = entry_section_problems(defs, sections)
-        if problems:
-            raise NexusSpecError(problems, specs_dir=str(folder)).with_assets(assets)
+    check_entry_sections(built, folder, assets, defs)
     return defs
 
 
-def _build_all(
-    folder: Path, assets: Sequence[AssetLike]
-) -> tuple[
-    list[UnresolvedAssetJobDefinition],
-    list[dg.ScheduleDefinition],
-    list[dg.SensorDefinition],
-    dict[str, list[str]],
-    dict[str, Any],
-    list[EntrySections],
-]:
-    jobs = []
-    schedules: list[dg.ScheduleDefinition] = []
-    sensors: list[dg.SensorDefinition] = []
-    jobs_by_asset: dict[str, list[str]] = {}
-    partitioned: dict[str, Any] = {}
-    sections: list[EntrySections] = []
+@dataclass
+class Built:
+    """What one specs folder builds: its jobs, schedules and sensors, and what the ``params``
+    resource must know of them."""
+
+    jobs: list[UnresolvedAssetJobDefinition] = field(default_factory=list)
+    schedules: list[dg.ScheduleDefinition] = field(default_factory=list)
+    sensors: list[dg.SensorDefinition] = field(default_factory=list)
+    jobs_by_asset: dict[str, list[str]] = field(default_factory=dict)
+    partitioned: dict[str, Any] = field(default_factory=dict)
+    sections: list[EntrySections] = field(default_factory=list)
+
+
+def build_specs_folder(
+    folder: Path,
+    assets: Sequence[AssetLike],
+    claims: NameClaims | None = None,
+    owner: str = "",
+) -> Built:
+    """Load and check the specs of ``folder`` against ``assets``, and build what they define.
+
+    ``claims`` holds the job, schedule and sensor names that other specs folders of the same
+    code location already build (the other ``NexusJobsComponent`` instances of a ``dg``
+    project; ``owner`` names this one): a spec that reuses one is a problem of that spec.
+    Raises :class:`NexusSpecError`.
+    """
+    built = Built()
     with gc_paused():
         try:
             specs = load_job_specs(folder, assets=assets)
+            if claims is not None:
+                claims.claim(specs, folder, owner)
         except NexusSpecError as err:
             err.with_assets(assets)
             raise
         for spec in specs:
             job = build_job(spec)
-            jobs.append(job)
-            schedules.extend(build_schedule(s, spec, job) for s in spec.schedules)
-            sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
+            built.jobs.append(job)
+            built.schedules.extend(build_schedule(s, spec, job) for s in spec.schedules)
+            built.sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
             for asset in spec.selected:
-                jobs_by_asset.setdefault(asset, []).append(spec.name)
+                built.jobs_by_asset.setdefault(asset, []).append(spec.name)
             if spec.partitions_def is not None:
-                partitioned[spec.name] = spec.fields
-            sections.extend(entry_sections(spec))
-    return jobs, schedules, sensors, jobs_by_asset, partitioned, sections
+                built.partitioned[spec.name] = spec.fields
+            built.sections.extend(entry_sections(spec))
+    return built
+
+
+def check_entry_sections(
+    built: Built, folder: Path, assets: Sequence[AssetLike], defs: dg.Definitions
+) -> None:
+    """Dagster's own check of the schedules' and sensors' ``run_config:`` against the built
+    jobs (``defs`` must hold the jobs and the assets they select)."""
+    if built.sections:
+        problems = entry_section_problems(defs, built.sections)
+        if problems:
+            raise NexusSpecError(problems, specs_dir=str(folder)).with_assets(assets)
+
+
+class NameClaims:
+    """The job, schedule and sensor names the specs folders of one code location build, and the
+    file that builds each: Dagster wants each name once per location."""
+
+    def __init__(self) -> None:
+        self._owners: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def claim(self, specs: Sequence[JobSpec], folder: Path, owner: str) -> None:
+        """Record the names of ``specs`` (loaded from ``folder``, for ``owner``); raises
+        :class:`NexusSpecError` naming each spec whose name another owner already has."""
+        wanted: list[tuple[JobSpec, tuple[str, str], list[Any]]] = []
+        for spec in specs:
+            wanted.append((spec, ("job", spec.name), ["name"] if spec.model.name else []))
+            entries = [("schedules", i, s.name) for i, s in enumerate(spec.schedules)]
+            entries += [("sensors", i, s.name) for i, s in enumerate(spec.sensors)]
+            for kind, index, entry_name in entries:
+                wanted.append((spec, ("schedule or sensor", entry_name), [kind, index]))
+        for spec, name, key in wanted:
+            first = self._owners.get(name)
+            if first is not None and first[0] != owner:
+                spec.problem(
+                    key,
+                    f"{name[0]} name `{name[1]}` is already used by {first[1]}, in another specs "
+                    "folder of this code location; names must be unique across them",
+                )
+        problems = [problem for spec in specs for problem in spec.problems]
+        if problems:
+            raise NexusSpecError(problems, specs_dir=str(folder))
+        for spec, name, _ in wanted:
+            self._owners[name] = (owner, str(spec.path))
 
 
 def _params(

@@ -1,0 +1,278 @@
+"""The ``dg`` Component (contract §12): a specs folder declared in a ``defs.yaml``.
+
+``NexusJobsComponent`` builds a specs folder's jobs, schedules and sensors with the same code as
+:func:`~nexus_dagster.build_definitions` (``factory.build_specs_folder``). Its assets are those
+of other defs folders, built by Dagster's own ``ComponentLoadContext.build_defs`` (which records
+the dependency): the component never defines an asset. All the ``NexusJobsComponent`` of one
+project share one ``params`` resource, which knows every component's jobs, and one set of job,
+schedule and sensor names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import textwrap
+import weakref
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+from dagster._core.errors import DagsterUserCodeProcessError
+from dagster.components.core.component_tree import ComponentTree, ComponentTreeException
+from dagster.components.core.decl import ComponentDecl
+from dagster.components.core.defs_module import ComponentPath
+from dagster_shared.error import SerializableErrorInfo
+from pydantic import Field
+
+from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
+from nexus_dagster.factory import (
+    SPECS_DIR_METADATA,
+    NameClaims,
+    build_specs_folder,
+    check_entry_sections,
+)
+from nexus_dagster.naming import RESOURCE_KEY
+from nexus_dagster.resource import NexusParams
+
+DEFAULT_SPECS_DIR = "job_specs"
+EXAMPLE_SPEC = "example_job.yaml.example"
+"""The commented example the scaffolder writes; not a spec until renamed to ``*.yaml``."""
+
+
+class NexusComponentError(NexusError, DagsterUserCodeProcessError, ComponentTreeException):
+    """A ``NexusJobsComponent`` that cannot build because of its specs (or its ``assets_from``).
+
+    ``spec_error`` is the :class:`NexusSpecError` with every problem. Dagster shows this error
+    (in ``dg check defs``, ``dagster dev``, the UI) as its message alone: the component, then one
+    ``path:line:col: key: message`` line per problem, the lines ``nexus-dagster validate``
+    prints. A stack trace would show only the plugin's own frames. (Dagster reports a
+    ``DagsterUserCodeProcessError`` by the error info it carries, and passes a
+    ``ComponentTreeException`` on unwrapped.)
+    """
+
+    def __init__(self, defs_yaml: Path, spec_error: NexusSpecError, project_root: Path) -> None:
+        self.defs_yaml = defs_yaml
+        self.spec_error = spec_error
+        # Paths from the project's root, where `dg` runs: the lines `nexus-dagster validate`
+        # prints there.
+        lines = [str(spec_error).splitlines()[0]]
+        lines += [
+            str(dataclasses.replace(p, path=_shown(p.path, project_root)))
+            for p in spec_error.problems
+        ]
+        message = f"{_shown(str(defs_yaml), project_root)} (NexusJobsComponent): " + "\n".join(
+            lines
+        )
+        info = SerializableErrorInfo(message=message, stack=[], cls_name=type(self).__name__)
+        super().__init__(message, user_code_process_error_infos=[info])
+
+
+@dataclass
+class _Project:
+    """What the ``NexusJobsComponent`` of one loaded project share."""
+
+    jobs_by_asset: dict[str, list[str]] = field(default_factory=dict)
+    partitioned: dict[str, Any] = field(default_factory=dict)
+    claims: NameClaims = field(default_factory=NameClaims)
+    params: NexusParams = field(init=False)
+
+    def __post_init__(self) -> None:
+        # One object for every component: Dagster refuses two different resources under one
+        # key. It reads the two mappings, which each component fills as it builds.
+        self.params = NexusParams.bound_to(self.jobs_by_asset, self.partitioned)
+
+
+# Keyed by the tree's state tracker, one per load of the project (the tree takes no weak
+# reference): a reload builds a fresh tree, and so fresh shared state.
+_PROJECTS: weakref.WeakKeyDictionary[Any, _Project] = weakref.WeakKeyDictionary()
+
+
+def _project_of(tree: ComponentTree) -> _Project:
+    return _PROJECTS.setdefault(tree.state_tracker, _Project())
+
+
+class NexusJobsScaffolder(dg.Scaffolder):
+    """``dg scaffold defs nexus_dagster.NexusJobsComponent NAME``: a ``defs.yaml`` and a specs
+    folder holding a commented example spec."""
+
+    def scaffold(self, request: dg.ScaffoldRequest) -> None:
+        from dagster.components.component_scaffolding import scaffold_component
+
+        if request.scaffold_format != "yaml" or request.append:
+            scaffold_component(request, {"specs_dir": DEFAULT_SPECS_DIR})
+        else:
+            (request.target_path / "defs.yaml").write_text(_defs_yaml(request.type_name))
+        specs = request.target_path / DEFAULT_SPECS_DIR
+        specs.mkdir(parents=True, exist_ok=True)
+        example = specs / EXAMPLE_SPEC
+        if not example.exists():
+            example.write_text(_EXAMPLE_SPEC_TEXT)
+
+
+def _defs_yaml(type_name: str) -> str:
+    return textwrap.dedent(
+        f"""\
+        type: {type_name}
+        attributes:
+          # The folder of job specs, relative to this file's folder.
+          specs_dir: {DEFAULT_SPECS_DIR}
+          # The defs folders (relative to the project's defs folder) whose assets the specs may
+          # select. Left out: every other defs folder of the project.
+          # assets_from: [ingestion]
+        """
+    )
+
+
+_EXAMPLE_SPEC_TEXT = """\
+# An example job spec. Rename this file to `example_job.yaml` (any `*.yaml` here is a job), then
+# list your assets under `selection:`. `nexus-dagster params example_job` shows the fields the
+# launchpad will show; `dg check defs` checks every spec.
+#
+# name: example_job                  # default: the file name
+# description: Load the day's files
+# selection: [sales_ingestion_asset, marketing_ingestion_asset]
+# params_schema:                     # parameters the job adds to its assets'
+#   target_bucket: string!
+# parameter_values:                  # shared values, under simple names
+#   target_bucket: warehouse
+# ops_config:                        # values for one asset only
+#   sales_ingestion_asset:
+#     source_bucket: raw-sales
+#   marketing_ingestion_asset:
+#     source_bucket: raw-marketing
+# schedules:
+#   - cron: "0 6 * * *"
+#     timezone: Europe/Paris
+"""
+
+
+@dg.scaffold_with(NexusJobsScaffolder)
+class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
+    """Parameterized asset jobs, schedules and sensors from the YAML job specs of a folder
+    (nexus-dagster).
+
+    Per-asset parameters show on the launchpad under prefixed names
+    (``sales_ingestion_asset.source_bucket``), shared ones under simple names. The specs select
+    assets of the project's other defs folders, or of those ``assets_from`` names.
+
+    Example ``defs.yaml``::
+
+        type: nexus_dagster.NexusJobsComponent
+        attributes:
+          specs_dir: job_specs
+          assets_from: [ingestion]
+    """
+
+    specs_dir: str = Field(
+        default=DEFAULT_SPECS_DIR,
+        description="The folder of job specs, relative to the folder of this defs.yaml.",
+    )
+    assets_from: list[str] | None = Field(
+        default=None,
+        description=(
+            "Defs folders, relative to the project's defs folder, whose assets the specs "
+            "select. Left out: every other defs folder of the project."
+        ),
+    )
+
+    def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        try:
+            return self._build_defs(context)
+        except NexusSpecError as err:
+            raise NexusComponentError(
+                context.path / "defs.yaml", err, context.project_root
+            ) from None
+
+    def _build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
+        folder = self.specs_folder(context)
+        assets = self.assets(context)
+        project = _project_of(context.component_tree)
+        owner = str(context.path)
+        built = build_specs_folder(folder, assets, claims=project.claims, owner=owner)
+        for asset, jobs in built.jobs_by_asset.items():
+            known = project.jobs_by_asset.setdefault(asset, [])
+            known.extend(job for job in jobs if job not in known)
+        project.partitioned.update(built.partitioned)
+        if built.sections:
+            whole = dg.Definitions(
+                assets=list(assets), jobs=built.jobs, resources={RESOURCE_KEY: project.params}
+            )
+            check_entry_sections(built, folder, assets, whole)
+        return dg.Definitions(
+            jobs=built.jobs,
+            schedules=built.schedules,
+            sensors=built.sensors,
+            resources={RESOURCE_KEY: project.params},
+            metadata={f"{SPECS_DIR_METADATA}:{owner}": str(folder.resolve())},
+        )
+
+    def specs_folder(self, context: dg.ComponentDeclLoadContext) -> Path:
+        """The specs folder: ``specs_dir`` taken from the folder of the ``defs.yaml``."""
+        return (context.path / self.specs_dir).resolve()
+
+    def assets(self, context: dg.ComponentLoadContext) -> list[Any]:
+        """The assets the specs may select: those of ``assets_from``, else of every defs folder
+        of the project that holds no ``NexusJobsComponent``."""
+        tree = context.component_tree
+        if self.assets_from is None:
+            locs: Sequence[Any] = list(_other_defs(tree.find_decl_at_path(tree.defs_module_path)))
+        else:
+            locs = [self._asset_folder(context, i, name) for i, name in enumerate(self.assets_from)]
+        assets: list[Any] = []
+        for loc in locs:
+            assets.extend(context.build_defs(loc).assets or [])
+        return assets
+
+    def _asset_folder(self, context: dg.ComponentLoadContext, index: int, name: str) -> Any:
+        path = (context.defs_module_path / name).resolve()
+        problem = None
+        if Path(name).is_absolute() or not path.is_relative_to(context.defs_module_path.resolve()):
+            problem = f"`{name}` is not inside the project's defs folder; name a folder in it"
+        elif not path.exists():
+            problem = f"no defs folder `{name}` in {context.defs_module_path}"
+        else:
+            loc = ComponentPath.from_path(path)
+            try:
+                decl = context.component_tree.find_decl_at_path(loc)
+            except Exception:
+                problem = f"`{name}` holds no definitions Dagster loads"
+            else:
+                if any(_is_nexus(d) for d in decl.iterate_all_component_decls()):
+                    problem = f"`{name}` holds a NexusJobsComponent; name the folders of the assets"
+                else:
+                    return loc
+        line, col, file = _position(context, ["attributes", "assets_from", index])
+        raise NexusSpecError([SpecProblem(file, line, col, f"assets_from[{index}]", problem)])
+
+
+def _shown(path: str, root: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return path
+
+
+def _is_nexus(decl: ComponentDecl) -> bool:
+    try:
+        return issubclass(decl.component_type, NexusJobsComponent)
+    except TypeError:
+        return False
+
+
+def _other_defs(decl: ComponentDecl) -> Iterator[Any]:
+    """The largest parts of the defs tree under ``decl`` that hold no ``NexusJobsComponent``."""
+    if not any(_is_nexus(d) for d in decl.iterate_all_component_decls()):
+        yield decl.loc
+        return
+    for child in decl.iterate_child_component_decls():
+        yield from _other_defs(child)
+
+
+def _position(context: dg.ComponentLoadContext, key: list[Any]) -> tuple[int, int, str]:
+    tree = context.resolution_context.source_position_tree
+    if tree is None:
+        return 1, 1, str(context.path / "defs.yaml")
+    position, _ = tree.lookup_closest_and_path(key, None)
+    return position.start.line, position.start.col, position.filename
