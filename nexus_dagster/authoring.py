@@ -133,7 +133,7 @@ def find_spec_file(specs_dir: str | Path, job: str) -> Path:
     Raises :class:`NexusEditError` naming the jobs there are, and the closest one.
     """
     root = Path(specs_dir)
-    names = _job_names(root)
+    names = job_names(root)
     if job in names:
         return names[job]
     hint = suggest(job, names) or "."
@@ -143,7 +143,8 @@ def find_spec_file(specs_dir: str | Path, job: str) -> Path:
     )
 
 
-def _job_names(root: Path) -> dict[str, Path]:
+def job_names(root: Path) -> dict[str, Path]:
+    """Each job of a specs folder and its file, from the files alone (even broken ones)."""
     names: dict[str, Path] = {}
     for path in spec_files(root) if root.is_dir() else []:
         try:
@@ -301,7 +302,7 @@ def migrate_specs(
     root = Path(specs_dir)
     return [
         migrate_spec(root, job, assets=assets, check=check)
-        for job, _ in sorted(_job_names(root).items(), key=lambda item: str(item[1]))
+        for job, _ in sorted(job_names(root).items(), key=lambda item: str(item[1]))
     ]
 
 
@@ -351,8 +352,8 @@ def _edit(
             existing = [
                 p for p in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if p.exists()
             ]
-            if existing or path.stem in _job_names(root):
-                where = existing[0] if existing else _job_names(root)[path.stem]
+            if existing or path.stem in job_names(root):
+                where = existing[0] if existing else job_names(root)[path.stem]
                 raise NexusEditError(
                     str(path),
                     [f"job `{path.stem}` already exists in {where}; change it with `update`"],

@@ -35,6 +35,7 @@ from nexus_dagster.factory import (
 )
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
+from nexus_dagster.rules import suggest
 
 DEFAULT_SPECS_DIR = "job_specs"
 EXAMPLE_SPEC = "example_job.yaml.example"
@@ -231,7 +232,13 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
         if Path(name).is_absolute() or not path.is_relative_to(context.defs_module_path.resolve()):
             problem = f"`{name}` is not inside the project's defs folder; name a folder in it"
         elif not path.exists():
-            problem = f"no defs folder `{name}` in {context.defs_module_path}"
+            there = sorted(
+                p.name
+                for p in context.defs_module_path.iterdir()
+                if (p.is_dir() and not p.name.startswith((".", "_"))) or p.suffix == ".py"
+            )
+            hint = suggest(name, there) or "."
+            problem = f"no `{name}` in the project's defs folder{hint} There: {', '.join(there)}"
         else:
             loc = ComponentPath.from_path(path)
             try:
@@ -239,7 +246,7 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
             except Exception:
                 problem = f"`{name}` holds no definitions Dagster loads"
             else:
-                if any(_is_nexus(d) for d in decl.iterate_all_component_decls()):
+                if any(is_nexus(d) for d in decl.iterate_all_component_decls()):
                     problem = f"`{name}` holds a NexusJobsComponent; name the folders of the assets"
                 else:
                     return loc
@@ -254,7 +261,8 @@ def _shown(path: str, root: Path) -> str:
         return path
 
 
-def _is_nexus(decl: ComponentDecl) -> bool:
+def is_nexus(decl: ComponentDecl) -> bool:
+    """Whether ``decl`` declares a :class:`NexusJobsComponent` (without loading it)."""
     try:
         return issubclass(decl.component_type, NexusJobsComponent)
     except TypeError:
@@ -263,7 +271,7 @@ def _is_nexus(decl: ComponentDecl) -> bool:
 
 def _other_defs(decl: ComponentDecl) -> Iterator[Any]:
     """The largest parts of the defs tree under ``decl`` that hold no ``NexusJobsComponent``."""
-    if not any(_is_nexus(d) for d in decl.iterate_all_component_decls()):
+    if not any(is_nexus(d) for d in decl.iterate_all_component_decls()):
         yield decl.loc
         return
     for child in decl.iterate_child_component_decls():
@@ -271,7 +279,9 @@ def _other_defs(decl: ComponentDecl) -> Iterator[Any]:
 
 
 def _position(context: dg.ComponentLoadContext, key: list[Any]) -> tuple[int, int, str]:
-    tree = context.resolution_context.source_position_tree
+    """Line, column and file of ``key`` in the ``defs.yaml`` that declared the component."""
+    source = getattr(context.component_decl, "source_tree", None)
+    tree = getattr(source, "source_position_tree", None)
     if tree is None:
         return 1, 1, str(context.path / "defs.yaml")
     position, _ = tree.lookup_closest_and_path(key, None)

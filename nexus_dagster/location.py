@@ -1,6 +1,7 @@
 """Finding and loading the code location the way the ``dagster`` CLI does (``-f FILE``,
-``-m MODULE``, or ``workspace.yaml`` in the current folder), and reading from it what the
-command line needs: the assets and the specs folder.
+``-m MODULE``, or ``workspace.yaml`` in the current folder) or the way ``dg`` does (the ``dg``
+project the current folder is in), and reading from it what the command line needs: the assets
+and the specs folder (in a ``dg`` project, each ``NexusJobsComponent``'s folder and assets).
 
 The loading itself is Dagster's (``get_loadable_targets`` for a file or module, and the
 workspace file parser for ``workspace.yaml``), so a location that ``dagster dev`` loads is
@@ -39,11 +40,25 @@ class Target:
     working_directory: str | None = None
     attribute: str | None = None
     autoload_defs_module_name: str | None = None
+    dg_project: str | None = None
+    """The root folder of a ``dg`` project (its ``pyproject.toml`` or ``dg.toml``)."""
 
     @property
     def label(self) -> str:
-        """How messages name the location: the file or the module."""
+        """How messages name the location: the file, the module or the dg project."""
+        if self.dg_project:
+            return f"dg project {_shown_path(self.dg_project)}"
         return self.python_file or self.module_name or self.package_name or "?"
+
+
+@dataclass(frozen=True)
+class SpecFolder:
+    """The specs folder of one ``NexusJobsComponent`` of a ``dg`` project, and the assets its
+    specs may select (its ``assets_from``)."""
+
+    path: Path
+    assets: Sequence[Any]
+    defs_yaml: Path
 
 
 @dataclass(frozen=True)
@@ -60,10 +75,16 @@ class Location:
     spec_error: NexusSpecError | None = None
     definitions: Any = None
     """The loaded ``dg.Definitions``, when the import succeeded."""
+    folders: tuple[SpecFolder, ...] = ()
+    """In a ``dg`` project: every ``NexusJobsComponent``'s specs folder (else empty)."""
+    load_error: str | None = None
+    """In a ``dg`` project: why the whole project does not build, when not because of specs."""
 
     def dagster_load_error(self) -> str | None:
         """What Dagster says when it builds the repository from these definitions (as
         ``dagster definitions validate`` does), or ``None`` when it loads."""
+        if self.load_error is not None:
+            return self.load_error
         if self.definitions is None:
             return None
         import dagster as dg
@@ -98,11 +119,35 @@ def find_target(
         return Target(module_name=module_name, working_directory=cwd, attribute=attribute)
     path = Path(workspace or WORKSPACE_FILE)
     if not path.is_file():
+        project = None if workspace else find_dg_project(Path(cwd))
+        if project is not None:
+            return Target(dg_project=str(project), working_directory=cwd)
         raise LocationError(
-            f"no code location: {path} not found; run in the folder of your workspace.yaml, "
-            "or pass -f FILE or -m MODULE (as for the dagster CLI)"
+            f"no code location: {path} not found; run in the folder of your workspace.yaml "
+            "or in a dg project, or pass -f FILE or -m MODULE (as for the dagster CLI)"
         )
     return _target_from_workspace(path, location_name)
+
+
+def find_dg_project(start: Path) -> Path | None:
+    """The root of the ``dg`` project ``start`` is in: the nearest folder upwards whose
+    ``pyproject.toml`` (``[tool.dg]``) or ``dg.toml`` says ``directory_type = "project"``."""
+    import tomllib
+
+    for folder in [start.resolve(), *start.resolve().parents]:
+        for name, section in (("dg.toml", ()), ("pyproject.toml", ("tool", "dg"))):
+            config = folder / name
+            if not config.is_file():
+                continue
+            try:
+                table: Any = tomllib.loads(config.read_text(encoding="utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                continue
+            for part in section:
+                table = table.get(part, {}) if isinstance(table, dict) else {}
+            if isinstance(table, dict) and table.get("directory_type") == "project":
+                return folder
+    return None
 
 
 def _target_from_workspace(path: Path, location_name: str | None) -> Target:
@@ -158,6 +203,8 @@ def load_location(target: Target) -> Location:
     import dagster as dg
     from dagster._grpc.utils import get_loadable_targets
 
+    if target.dg_project is not None:
+        return _load_dg_project(target)
     try:
         with warnings.catch_warnings():
             # Warnings from importing user code are the business of `dagster dev`, not ours.
@@ -186,6 +233,67 @@ def load_location(target: Target) -> Location:
         Path(text) if isinstance(text, str) else None,
         list(defs.assets or []),
         definitions=defs,
+    )
+
+
+def _load_dg_project(target: Target) -> Location:
+    """A ``dg`` project, loaded as ``dg`` does (``ComponentTree.for_project``): every
+    ``NexusJobsComponent``'s folder and assets, and the whole project built once."""
+    import sys
+
+    from dagster.components.core.component_tree import ComponentTree
+    from dagster.components.core.context import ComponentLoadContext
+
+    from nexus_dagster.component import NexusComponentError, NexusJobsComponent, is_nexus
+
+    root = Path(target.dg_project or ".")
+    # Where `dg` imports the project from: `src/` when the root module lives there.
+    for folder in (root / "src", root):
+        if folder.is_dir() and str(folder) not in sys.path:
+            sys.path.insert(0, str(folder))
+            break
+    folders: list[SpecFolder] = []
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ComponentTree.for_project(root)
+            top = tree.find_decl_at_path(tree.defs_module_path)
+            for loc, decl in top.iterate_loc_component_decl_pairs():
+                if not is_nexus(decl):
+                    continue
+                component = tree.load_component(loc)
+                assert isinstance(component, NexusJobsComponent)
+                context = ComponentLoadContext.from_decl_load_context(decl.context, decl)
+                try:
+                    assets = component.assets(context)
+                except NexusSpecError as err:  # a bad `assets_from`
+                    return Location(target, None, None, spec_error=err)
+                folders.append(
+                    SpecFolder(component.specs_folder(context), assets, context.path / "defs.yaml")
+                )
+    except Exception as err:
+        raise LocationError(
+            f"could not load the {target.label}{_where(err)}: "
+            f"{type(err).__name__}: {_first_line(err)}"
+        ) from err
+    definitions, load_error, spec_error = None, None, None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            definitions = tree.build_defs()
+    except NexusComponentError as err:
+        spec_error = err.spec_error
+    except Exception as err:
+        load_error = f"{type(err).__name__}: {_first_line(err)}"
+    assets = [a for folder in folders for a in folder.assets]
+    return Location(
+        target,
+        folders[0].path if len(folders) == 1 else None,
+        list({id(a): a for a in assets}.values()),
+        spec_error=spec_error,
+        definitions=definitions,
+        folders=tuple(folders),
+        load_error=load_error,
     )
 
 

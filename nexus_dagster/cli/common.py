@@ -10,9 +10,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from nexus_dagster.authoring import EditResult, find_spec_file
+from nexus_dagster.authoring import EditResult, find_spec_file, job_names
 from nexus_dagster.errors import NexusEditError, NexusSpecError, SpecProblem
 from nexus_dagster.location import Location, LocationError, find_target, load_location
+from nexus_dagster.rules import suggest
 from nexus_dagster.spec import JobSpec, load_job_specs
 
 PROG = "nexus-dagster"
@@ -92,6 +93,68 @@ def location_of(args: argparse.Namespace) -> Location:
         raise Exit(CANNOT_RUN, str(err)) from None
 
 
+def folder_of(
+    args: argparse.Namespace, location: Location, job: str | None = None
+) -> tuple[Path, Sequence[Any]]:
+    """The specs folder a command works on, and the assets its specs may select.
+
+    In a ``dg`` project: the one ``--specs`` names, else the one that holds ``job``, else the
+    project's only one.
+    """
+    if location.target.dg_project is None:
+        return specs_dir_of(args, location), assets_of(location)
+    assets_of(location)  # stops at an `assets_from` that names no defs folder
+    folders = location.folders
+    if not folders:
+        raise Exit(
+            CANNOT_RUN,
+            f"{location.target.label} has no NexusJobsComponent; add one with "
+            "`dg scaffold defs nexus_dagster.NexusJobsComponent NAME`",
+        )
+    if args.specs:
+        given = Path(args.specs).resolve()
+        for folder in folders:
+            if folder.path == given:
+                return Path(args.specs), folder.assets
+        raise Exit(CANNOT_RUN, f"--specs {args.specs} is none of {_folders_text(location)}")
+    if job is not None and len(folders) > 1:
+        holding = [f for f in folders if job in job_names(f.path)]
+        if len(holding) == 1:
+            return holding[0].path, holding[0].assets
+        if not holding:
+            names = sorted({n for f in folders for n in job_names(f.path)})
+            hint = suggest(job, names) or "."
+            raise Exit(
+                PROBLEMS,
+                f"no job named `{job}` in {_folders_text(location)}{hint} Jobs: "
+                + (", ".join(names) or "none"),
+            )
+        raise Exit(
+            PROBLEMS,
+            f"job `{job}` is in several specs folders: "
+            + ", ".join(rel(f.path) for f in holding)
+            + "; choose one with --specs DIR",
+        )
+    if len(folders) > 1:
+        raise Exit(
+            CANNOT_RUN,
+            f"which specs folder? {location.target.label} has {_folders_text(location, count=True)}; "
+            "choose one with --specs DIR",
+        )
+    return folders[0].path, folders[0].assets
+
+
+def _folders_text(location: Location, count: bool = False) -> str:
+    """``the 2 specs folders of dg project .: A (B), C (D)`` (``2: A (B), C (D)``)."""
+    paths = ", ".join(f"{rel(f.path)} ({rel(f.defs_yaml)})" for f in location.folders)
+    number = len(location.folders)
+    if count:
+        return f"{number}: {paths}"
+    if number == 1:
+        return f"the specs folder of {location.target.label}: {paths}"
+    return f"the {number} specs folders of {location.target.label}: {paths}"
+
+
 def specs_dir_of(args: argparse.Namespace, location: Location) -> Path:
     if args.specs:
         return Path(args.specs)
@@ -120,11 +183,18 @@ def assets_of(location: Location) -> Sequence[Any]:
     )
 
 
-def loaded(args: argparse.Namespace) -> tuple[Location, Path, list[JobSpec]]:
-    """The location, its specs folder and its specs, all checked; problems stop here."""
+def loaded(
+    args: argparse.Namespace, job: str | None = None
+) -> tuple[Location, Path, Sequence[Any], list[JobSpec]]:
+    """The location, the specs folder (the one holding ``job``, in a ``dg`` project), its
+    assets and its specs, all checked; problems stop here."""
     location = location_of(args)
-    specs_dir = specs_dir_of(args, location)
-    assets = assets_of(location)
+    return _checked(location, *folder_of(args, location, job))
+
+
+def _checked(
+    location: Location, specs_dir: Path, assets: Sequence[Any]
+) -> tuple[Location, Path, Sequence[Any], list[JobSpec]]:
     try:
         specs = load_job_specs(specs_dir, assets=assets)
     except NexusSpecError as err:
@@ -137,7 +207,21 @@ def loaded(args: argparse.Namespace) -> tuple[Location, Path, list[JobSpec]]:
                 ]
             ),
         ) from None
-    return location, specs_dir, specs
+    return location, specs_dir, assets, specs
+
+
+def every_folder(args: argparse.Namespace) -> list[tuple[Path, Sequence[Any], list[JobSpec]]]:
+    """Each specs folder (every component's in a ``dg`` project, unless ``--specs`` picks one),
+    its assets and its specs, all checked; problems stop here."""
+    location = location_of(args)
+    if not location.folders or args.specs:
+        _, specs_dir, assets, specs = _checked(location, *folder_of(args, location))
+        return [(specs_dir, assets, specs)]
+    out = []
+    for folder in location.folders:
+        _, specs_dir, assets, specs = _checked(location, folder.path, folder.assets)
+        out.append((specs_dir, assets, specs))
+    return out
 
 
 def job_named(specs: Sequence[JobSpec], specs_dir: Path, name: str) -> JobSpec:
@@ -171,6 +255,5 @@ def report(verb: str, result: EditResult) -> None:
         warn(f"note: {note}")
 
 
-def edit_location(args: argparse.Namespace) -> tuple[Path, Sequence[Any]]:
-    location = location_of(args)
-    return specs_dir_of(args, location), assets_of(location)
+def edit_location(args: argparse.Namespace, job: str | None = None) -> tuple[Path, Sequence[Any]]:
+    return folder_of(args, location_of(args), job)

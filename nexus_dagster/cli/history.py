@@ -19,8 +19,8 @@ from nexus_dagster.cli.common import (
     OK,
     PROBLEMS,
     Exit,
-    assets_of,
     cell,
+    every_folder,
     job_named,
     loaded,
     say,
@@ -64,7 +64,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
     """The job's latest runs, newest first, with the flat values each was launched with."""
     if args.limit < 1:
         raise Exit(CANNOT_RUN, "--limit must be 1 or more")
-    _, specs_dir, specs = loaded(args)
+    _, specs_dir, _, specs = loaded(args, args.job)
     spec = job_named(specs, specs_dir, args.job)
     runs = job_runs(_instance(), spec.name, args.limit)
     if args.json:
@@ -128,11 +128,11 @@ def cmd_diff(args: argparse.Namespace) -> int:
     instance = _instance()
     first, second = _run(instance, args.run_a), _run(instance, args.run_b)
     try:
-        location, _, specs = loaded(args)
+        folders = every_folder(args)
     except Exit as err:
         raise Exit(CANNOT_RUN, str(err)) from None
-    by_name = {spec.name: spec for spec in specs}
-    catalog = Catalog(assets_of(location))
+    by_name = {spec.name: spec for _, _, specs in folders for spec in specs}
+    catalog = Catalog(list({id(a): a for _, assets, _ in folders for a in assets}.values()))
     try:
         a, b = (
             asset_params(instance, run.run_id, by_name.get(run.job), catalog)

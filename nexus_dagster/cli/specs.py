@@ -22,6 +22,8 @@ from nexus_dagster.cli.common import (
     assignments,
     cell,
     edit_location,
+    every_folder,
+    folder_of,
     job_named,
     loaded,
     location_of,
@@ -36,6 +38,8 @@ from nexus_dagster.cli.common import (
 from nexus_dagster.cli.history import run_values_for
 from nexus_dagster.editor_schema import assets_json_schema, spec_json_schema
 from nexus_dagster.errors import NexusSpecError, SpecProblem
+from nexus_dagster.factory import NameClaims
+from nexus_dagster.location import Location
 from nexus_dagster.partitioned import describe, key_problem, partition_fields, values_run_config
 from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
 from nexus_dagster.spec import JobSpec, load_job_specs, spec_files
@@ -45,6 +49,8 @@ from nexus_dagster.templates import PARTITION_FIELDS, render
 def cmd_validate(args: argparse.Namespace) -> int:
     """Every problem in every spec, one ``path:line:col: key: message`` line each."""
     location = location_of(args)
+    if location.target.dg_project is not None:
+        return _validate_project(args, location)
     specs_dir = specs_dir_of(args, location)
     loaded_dir = location.specs_dir
     if (
@@ -92,6 +98,48 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return PROBLEMS
 
 
+def _validate_project(args: argparse.Namespace, location: Location) -> int:
+    """``validate`` in a ``dg`` project: each component's specs against its assets, the names
+    across components, then what Dagster says of the whole project."""
+    if location.assets is None:  # an `assets_from` that names no defs folder
+        assert location.spec_error is not None
+        return _problems(location.spec_error.problems, location.target.label)
+    if args.specs:
+        path, assets = folder_of(args, location)
+        folders = [(path, assets, path)]
+    else:
+        folders = [(f.path, f.assets, f.defs_yaml) for f in location.folders]
+    problems: list[SpecProblem] = []
+    claims, counts = NameClaims(), []
+    for path, assets, owner in folders:
+        try:
+            specs = load_job_specs(path, assets=assets)
+            claims.claim(specs, path, str(owner))
+        except NexusSpecError as err:
+            problems.extend(err.problems)
+        else:
+            counts.append(f"ok: {len(specs)} job spec(s) in {rel(path)}")
+    if not problems and location.spec_error is not None:
+        problems.extend(location.spec_error.problems)  # what only the built jobs can tell
+    if problems:
+        return _problems(problems, location.target.label)
+    refused = location.dagster_load_error()
+    if refused:
+        say(f"{location.target.label}: Dagster refuses to load the code location: {refused}")
+        return PROBLEMS
+    for line in counts or [f"ok: {location.target.label} has no NexusJobsComponent"]:
+        say(line)
+    return OK
+
+
+def _problems(problems: Sequence[SpecProblem], where: str) -> int:
+    for problem in problems:
+        say(problem_line(problem))
+    files = len({p.path for p in problems})
+    warn(f"{len(problems)} problem(s) in {files} file(s) of {where}")
+    return PROBLEMS
+
+
 def field_rows(fields: Sequence[JobField]) -> list[dict[str, Any]]:
     """The job's fields as plain data, as ``params --json`` prints them.
 
@@ -117,7 +165,7 @@ def field_rows(fields: Sequence[JobField]) -> list[dict[str, Any]]:
 
 def cmd_params(args: argparse.Namespace) -> int:
     """The job's launchpad fields: name, type, required, default, scope, assets fed."""
-    _, specs_dir, specs = loaded(args)
+    _, specs_dir, _, specs = loaded(args, args.job)
     spec = job_named(specs, specs_dir, args.job)
     if args.json:
         say(json.dumps(field_rows(spec.fields), indent=2))
@@ -199,11 +247,11 @@ def render_job(
 
 def cmd_render(args: argparse.Namespace) -> int:
     """Per asset, each resolved value and its source; then the flat run config."""
-    location, specs_dir, specs = loaded(args)
+    _, specs_dir, assets, specs = loaded(args, args.job)
     spec = job_named(specs, specs_dir, args.job)
     values = assignments(args.set)
     partition = _partition(spec, args.partition)
-    lines, flat, problems = render_job(spec, Catalog(assets_of(location)), values, partition)
+    lines, flat, problems = render_job(spec, Catalog(assets), values, partition)
     if spec.partitions_def is not None:
         lines.insert(0, f"partition: {args.partition or '(none given: --partition KEY)'}")
     for line in lines:
@@ -260,11 +308,10 @@ def cmd_update(args: argparse.Namespace) -> int:
         )
     values = assignments(args.set)
     if args.from_run:
-        location, specs_dir, specs = loaded(args)
+        _, specs_dir, assets, specs = loaded(args, args.job)
         values = {**run_values_for(job_named(specs, specs_dir, args.job), args.from_run), **values}
-        assets = assets_of(location)
     else:
-        specs_dir, assets = edit_location(args)
+        specs_dir, assets = edit_location(args, args.job)
     result = update_spec(
         specs_dir,
         args.job,
@@ -280,14 +327,13 @@ def cmd_update(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Rewrite older-form specs into the prefixed form; ``--check`` only tells."""
-    location, specs_dir, specs = loaded(args)
-    assets = assets_of(location)
     changed = 0
-    for spec in sorted(specs, key=lambda s: str(s.path)):
-        result = migrate_spec(specs_dir, spec.name, assets=assets, check=args.check)
-        if result.changed:
-            changed += 1
-            report("would migrate" if args.check else "migrated", result)
+    for specs_dir, assets, specs in every_folder(args):
+        for spec in sorted(specs, key=lambda s: str(s.path)):
+            result = migrate_spec(specs_dir, spec.name, assets=assets, check=args.check)
+            if result.changed:
+                changed += 1
+                report("would migrate" if args.check else "migrated", result)
     if not changed:
         say("nothing to migrate: every spec is in the current form")
         return OK
