@@ -151,8 +151,7 @@ _EXAMPLE_SPEC_TEXT = """\
 
 @dg.scaffold_with(NexusJobsScaffolder)
 class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
-    """Parameterized asset jobs, schedules and sensors from the YAML job specs of a folder
-    (nexus-dagster).
+    """Parameterized asset jobs, schedules and sensors from a folder of nexus-dagster specs.
 
     Per-asset parameters show on the launchpad under prefixed names
     (``sales_ingestion_asset.source_bucket``), shared ones under simple names. The specs select

@@ -210,7 +210,8 @@ def load_location(target: Target) -> Location:
             # Warnings from importing user code are the business of `dagster dev`, not ours.
             warnings.simplefilter("ignore")
             # Target's fields are named as Dagster's loader takes them.
-            loaded = get_loadable_targets(**dataclasses.asdict(target), resolve_lazy_defs=True)
+            fields = {k: v for k, v in dataclasses.asdict(target).items() if k != "dg_project"}
+            loaded = get_loadable_targets(**fields, resolve_lazy_defs=True)
     except NexusSpecError as err:
         specs_dir = Path(err.specs_dir) if err.specs_dir else None
         return Location(target, specs_dir, err.assets or None, spec_error=err)

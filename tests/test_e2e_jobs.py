@@ -318,10 +318,12 @@ def test_public_api_is_declared_once() -> None:
     assert sorted(nexus_dagster.__all__) == [
         "EditResult",
         "JobSpec",
+        "NexusComponentError",
         "NexusConfigError",
         "NexusDeclarationError",
         "NexusEditError",
         "NexusError",
+        "NexusJobsComponent",
         "NexusParamError",
         "NexusParams",
         "NexusRunError",

@@ -1,0 +1,453 @@
+"""`NexusJobsComponent` in a real `dg` project (contract §12), driven by the real `dg` and
+`nexus-dagster` commands in subprocesses, on copies of `examples/dg_project/`.
+
+The example project is not installed: each command imports it from its `src/` folder
+(`PYTHONPATH`), as an installed project would be imported.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from .conftest import REPO, new_dagster_home
+from .ui_support import _free_port, _stop, graphql
+
+BIN = Path(sys.executable).parent
+EXAMPLE = REPO / "examples" / "dg_project"
+DEFS = Path("src/nexus_example/defs")
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@dataclass(frozen=True)
+class Done:
+    code: int
+    out: str
+    err: str
+
+    @property
+    def both(self) -> str:
+        return self.out + self.err
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    home: Path
+
+    def env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
+            "PYTHONPATH": str(self.root / "src"),
+            "DAGSTER_HOME": str(self.home),
+            "NO_COLOR": "1",
+        }
+
+    def run(self, *args: str, cwd: Path | None = None, timeout: float = 180) -> Done:
+        done = subprocess.run(
+            [str(BIN / args[0]), *args[1:]],
+            cwd=cwd or self.root,
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        return Done(done.returncode, ANSI.sub("", done.stdout), ANSI.sub("", done.stderr))
+
+    def write(self, relative: str | Path, text: str) -> Path:
+        path = self.root / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+        return path
+
+
+def copy_project(folder: Path) -> Project:
+    root = folder / "project"
+    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("__pycache__"))
+    return Project(root, new_dagster_home(folder / "dagster_home"))
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return copy_project(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def example(tmp_path_factory: pytest.TempPathFactory) -> Project:
+    """One copy of the example project shared by the tests that only read it."""
+    return copy_project(tmp_path_factory.mktemp("dg_example"))
+
+
+def materialized(home: Path, run_id: str) -> dict[str, Any]:
+    """What each asset of the run reported as the values it used (its ``used`` metadata)."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        return {
+            entry.asset_materialization.asset_key.to_user_string(): entry.asset_materialization.metadata[
+                "used"
+            ].value
+            for entry in instance.all_logs(
+                run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION
+            )
+            if entry.asset_materialization is not None
+        }
+
+
+def only_run(home: Path, job: str) -> dg.DagsterRun:
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name=job))
+    assert len(runs) == 1, runs
+    return runs[0]
+
+
+# --- what dg lists ----------------------------------------------------------------------------
+
+
+def test_dg_list_components_shows_the_component_with_its_description(example: Project) -> None:
+    done = example.run("dg", "list", "components", "--json")
+    assert done.code == 0, done.both
+    items = {item["key"]: item["summary"] for item in json.loads(done.out)["items"]}
+    assert items["nexus_dagster.NexusJobsComponent"] == (
+        "Parameterized asset jobs, schedules and sensors from a folder of nexus-dagster specs."
+    )
+
+
+def test_dg_list_defs_shows_both_components_jobs_and_one_params(example: Project) -> None:
+    done = example.run("dg", "list", "defs", "--json")
+    assert done.code == 0, done.both
+    defs = json.loads(done.out)
+    assert sorted(a["asset_key"] for a in defs["assets"]) == [
+        "marketing_ingestion_asset",
+        "report",
+        "sales_ingestion_asset",
+    ]
+    assert sorted(j["name"] for j in defs["jobs"]) == ["report_job", "sales_job"]
+    assert [(s["name"], s["cron_schedule"]) for s in defs["schedules"]] == [
+        ("sales_job_schedule", "0 6 * * *")
+    ]
+    assert defs["resources"] == [{"name": "params", "type": "nexus_dagster.resource.NexusParams"}]
+    sales = next(j for j in defs["jobs"] if j["name"] == "sales_job")
+    assert sales["source"] == f"{DEFS.as_posix()}/sales_jobs/defs.yaml:1"
+    assert "`marketing_ingestion_asset.source_bucket`" in sales["description"]
+
+
+# --- dg launch ----------------------------------------------------------------------------------
+
+
+def test_dg_launch_takes_the_flat_names_and_each_asset_gets_its_values(example: Project) -> None:
+    done = example.run(
+        "dg",
+        "launch",
+        "--job",
+        "sales_job",
+        "--config-json",
+        '{"marketing_ingestion_asset.source_bucket": "m"}',
+    )
+    assert done.code == 0, done.both
+    run = only_run(example.home, "sales_job")
+    assert run.status == dg.DagsterRunStatus.SUCCESS
+    assert materialized(example.home, run.run_id) == {
+        "sales_ingestion_asset": {
+            "source_bucket": "raw-sales",
+            "target_bucket": "warehouse",
+            "batch_size": 500,
+        },
+        "marketing_ingestion_asset": {"source_bucket": "m", "target_bucket": "warehouse"},
+    }
+    # The job of the other component runs with the same `params` resource.
+    done = example.run(
+        "dg", "launch", "--job", "report_job", "--config-json", '{"report.report_title": "R"}'
+    )
+    assert done.code == 0, done.both
+    run = only_run(example.home, "report_job")
+    assert materialized(example.home, run.run_id) == {"report": {"report_title": "R"}}
+
+
+def test_dg_launch_refuses_an_unknown_flat_name_before_the_run(example: Project) -> None:
+    done = example.run(
+        "dg", "launch", "--job", "sales_job", "--config-json", '{"marketing.source_bucket": "m"}'
+    )
+    assert done.code != 0
+    assert "marketing.source_bucket" in done.both
+
+
+# --- dg check ----------------------------------------------------------------------------------
+
+BROKEN_SPEC = """\
+    selection: [sales_ingestion_asset, marketing_ingestoin_asset]
+    paramter_values:
+      target_bucket: warehouse
+    ops_config:
+      sales_ingestion_asset:
+        source_bucket: raw-sales
+        batch_size: lots
+    """
+BROKEN_LINES = [
+    f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:1:36: selection[1]: unknown asset "
+    "`marketing_ingestoin_asset`; did you mean `marketing_ingestion_asset`?",
+    f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:2:1: paramter_values: unknown key "
+    "`paramter_values`; did you mean `parameter_values`? Valid keys: name, description, "
+    "selection, params_schema, parameter_values, ops_config, tags, schedules, sensors",
+    f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:7:5: "
+    "ops_config.sales_ingestion_asset.batch_size: value does not fit type `int`: expected int, "
+    "got str",
+]
+
+
+def assert_no_traceback(text: str) -> None:
+    for mark in ("Traceback", "Stack Trace", 'File "', "frames hidden"):
+        assert mark not in text, text
+
+
+def test_dg_check_defs_reports_every_spec_problem_as_lines_only(project: Project) -> None:
+    project.write(DEFS / "sales_jobs/job_specs/sales_job.yaml", BROKEN_SPEC)
+    done = project.run("dg", "check", "defs")
+    assert done.code == 1, done.both
+    assert_no_traceback(done.both)
+    lines = done.both.splitlines()
+    start = lines.index(
+        f"{DEFS.as_posix()}/sales_jobs/defs.yaml (NexusJobsComponent): "
+        "3 problems in nexus job specs:"
+    )
+    assert lines[start + 1 : start + 4] == BROKEN_LINES
+    # The same lines as `nexus-dagster validate` prints in the project.
+    validate = project.run("nexus-dagster", "validate")
+    assert (validate.code, validate.out.splitlines()) == (1, BROKEN_LINES)
+    assert validate.err == "3 problem(s) in 1 file(s) of dg project .\n"
+
+
+def test_dg_check_yaml_and_defs_name_a_misspelled_attribute(project: Project) -> None:
+    defs_yaml = DEFS / "sales_jobs/defs.yaml"
+    project.write(
+        defs_yaml,
+        """\
+        type: nexus_dagster.NexusJobsComponent
+        attributes:
+          specs_dirr: job_specs
+        """,
+    )
+    # (`dg check yaml` checks one defs.yaml per component type when given the whole project, so
+    # it is pointed at the folder here; `dg check defs` loads every component.)
+    done = project.run("dg", "check", "yaml", str(DEFS / "sales_jobs"))
+    assert done.code != 0, done.both
+    assert (
+        f"{project.root / defs_yaml}:3 - nexus_dagster.NexusJobsComponent attributes.specs_dirr "
+        "Additional properties are not allowed ('specs_dirr' was unexpected)"
+    ) in done.both
+    done = project.run("dg", "check", "defs", "--no-check-yaml")
+    assert done.code == 1, done.both
+    assert f"attributes.specs_dirr at {project.root / defs_yaml}:3" in done.both
+    assert "Extra inputs are not permitted" in done.both
+
+
+def test_dg_check_yaml_names_a_mistyped_attribute_in_a_one_component_project(
+    project: Project,
+) -> None:
+    shutil.rmtree(project.root / DEFS / "reporting_jobs")
+    project.write(
+        DEFS / "sales_jobs/defs.yaml",
+        "type: nexus_dagster.NexusJobsComponent\nattributes:\n  assets_from: 3\n",
+    )
+    done = project.run("dg", "check", "yaml")
+    assert done.code != 0, done.both
+    assert "attributes.assets_from 3 is not valid under any of the given schemas" in done.both
+
+
+def test_an_assets_from_folder_that_does_not_exist_is_a_line_of_its_defs_yaml(
+    project: Project,
+) -> None:
+    project.write(
+        DEFS / "sales_jobs/defs.yaml",
+        "type: nexus_dagster.NexusJobsComponent\nattributes:\n  assets_from: [ingestoin]\n",
+    )
+    line = (
+        f"{DEFS.as_posix()}/sales_jobs/defs.yaml:3:17: assets_from[0]: no `ingestoin` in the "
+        "project's defs folder; did you mean `ingestion`? There: __init__.py, ingestion, "
+        "reporting_jobs, sales_jobs"
+    )
+    done = project.run("dg", "check", "defs")
+    assert done.code == 1 and line in done.both.splitlines(), done.both
+    assert_no_traceback(done.both)
+    validate = project.run("nexus-dagster", "validate")
+    assert (validate.code, validate.out) == (1, line + "\n")
+
+
+def test_two_components_may_not_build_one_job_name(project: Project) -> None:
+    project.write(
+        DEFS / "reporting_jobs/job_specs/sales_job.yaml", "selection: [report]\nname: sales_job\n"
+    )
+    line = (
+        f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:1:1: job name `sales_job` is "
+        f"already used by {project.root / DEFS}/reporting_jobs/job_specs/sales_job.yaml, in "
+        "another specs folder of this code location; names must be unique across them"
+    )
+    done = project.run("dg", "check", "defs")
+    assert done.code == 1, done.both
+    assert_no_traceback(done.both)
+    assert line in done.both.splitlines(), done.both
+    validate = project.run("nexus-dagster", "validate")
+    assert (validate.code, validate.out) == (1, line + "\n")
+
+
+# --- dg scaffold --------------------------------------------------------------------------------
+
+
+def test_dg_scaffold_defs_writes_a_component_that_loads(project: Project) -> None:
+    done = project.run("dg", "scaffold", "defs", "nexus_dagster.NexusJobsComponent", "more_jobs")
+    assert done.code == 0, done.both
+    folder = project.root / DEFS / "more_jobs"
+    assert (
+        (folder / "defs.yaml")
+        .read_text()
+        .startswith("type: nexus_dagster.NexusJobsComponent\nattributes:\n")
+    )
+    example = folder / "job_specs" / "example_job.yaml.example"
+    assert example.read_text().startswith("# An example job spec.")
+    done = project.run("dg", "check", "defs")
+    assert done.code == 0, done.both
+    assert "All definitions loaded successfully." in done.both
+    # The example, uncommented and renamed as it says, is a spec of the project.
+    lines = example.read_text().splitlines()
+    body = [line[2:] for line in lines if line.startswith("# ") and ":" in line[:40]]
+    spec = "\n".join(line for line in body if not line.startswith(("An ", "list ", "launchpad")))
+    (folder / "job_specs" / "example_job.yaml").write_text(spec + "\n")
+    example.unlink()
+    validate = project.run("nexus-dagster", "validate")
+    assert validate.code == 0, validate.both
+    assert f"ok: 1 job spec(s) in {DEFS.as_posix()}/more_jobs/job_specs" in validate.out
+    params = project.run("nexus-dagster", "params", "example_job")
+    assert params.code == 0 and "sales_ingestion_asset.source_bucket" in params.out, params.both
+
+
+# --- nexus-dagster in a dg project -------------------------------------------------------------
+
+
+def test_nexus_dagster_commands_find_every_component_folder(project: Project) -> None:
+    validate = project.run("nexus-dagster", "validate")
+    assert (validate.code, validate.out) == (
+        0,
+        f"ok: 1 job spec(s) in {DEFS.as_posix()}/reporting_jobs/job_specs\n"
+        f"ok: 1 job spec(s) in {DEFS.as_posix()}/sales_jobs/job_specs\n",
+    ), validate.both
+    # A job's folder is found by its name, from any folder of the project.
+    params = project.run("nexus-dagster", "params", "sales_job", "--json", cwd=project.root / DEFS)
+    assert params.code == 0, params.both
+    assert [f["name"] for f in json.loads(params.out)][:2] == [
+        "target_bucket",
+        "sales_ingestion_asset.source_bucket",
+    ]
+    render = project.run("nexus-dagster", "render", "report_job")
+    assert render.code == 0 and "Daily sales and marketing" in render.out, render.both
+    update = project.run("nexus-dagster", "update", "report_job", "--set", "report_title=Weekly")
+    assert update.code == 0, update.both
+    spec = project.root / DEFS / "reporting_jobs/job_specs/report_job.yaml"
+    assert "report_title: Weekly" in spec.read_text()
+    # A new job needs its folder, when there are several.
+    before = sorted(p.name for p in (project.root / DEFS).rglob("*.yaml"))
+    create = project.run("nexus-dagster", "create", "new_job", "--select", "report")
+    assert create.code == 2
+    assert create.err == (
+        "error: which specs folder? dg project . has 2: "
+        f"{DEFS.as_posix()}/reporting_jobs/job_specs ({DEFS.as_posix()}/reporting_jobs/defs.yaml), "
+        f"{DEFS.as_posix()}/sales_jobs/job_specs ({DEFS.as_posix()}/sales_jobs/defs.yaml); "
+        "choose one with --specs DIR\n"
+    )
+    assert sorted(p.name for p in (project.root / DEFS).rglob("*.yaml")) == before
+    specs = str(DEFS / "reporting_jobs/job_specs")
+    create = project.run(
+        "nexus-dagster", "create", "new_job", "--select", "report", "--specs", specs
+    )
+    assert create.code == 0, create.both
+    assert (project.root / specs / "new_job.yaml").is_file()
+    unknown = project.run("nexus-dagster", "params", "sales_jb")
+    assert unknown.code == 1
+    assert "no job named `sales_jb`" in unknown.err and "did you mean `sales_job`?" in unknown.err
+    # The dg project's jobs, as dg sees them after the edits.
+    done = project.run("dg", "list", "defs", "--json")
+    assert sorted(j["name"] for j in json.loads(done.out)["jobs"]) == [
+        "new_job",
+        "report_job",
+        "sales_job",
+    ]
+
+
+# --- dagster dev -------------------------------------------------------------------------------
+
+_JOBS_QUERY = """
+{
+  workspaceOrError {
+    ... on Workspace {
+      locationEntries {
+        name
+        loadStatus
+        locationOrLoadError {
+          __typename
+          ... on PythonError { message }
+          ... on RepositoryLocation { repositories { jobs { name } schedules { name } } }
+        }
+      }
+    }
+  }
+}
+"""
+
+
+@pytest.fixture
+def dagster_dev(example: Project, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+    port = _free_port()
+    log = tmp_path / "dagster_dev.log"
+    env = {**example.env(), "DAGSTER_HOME": str(new_dagster_home(tmp_path / "home"))}
+    command = [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]
+    command += ["-m", "nexus_example.definitions", "-d", str(example.root / "src")]
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            command,
+            cwd=example.root,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield port, log
+    finally:
+        _stop(process)
+
+
+def test_dagster_dev_on_the_example_project_shows_the_jobs(
+    dagster_dev: tuple[int, Path],
+) -> None:
+    port, log = dagster_dev
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            answer = graphql(port, _JOBS_QUERY)
+        except OSError:
+            answer = {}
+        entries = ((answer.get("data") or {}).get("workspaceOrError") or {}).get(
+            "locationEntries"
+        ) or []
+        loaded = [e for e in entries if e["loadStatus"] == "LOADED"]
+        if loaded:
+            break
+        assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+        time.sleep(0.5)
+    location = loaded[0]["locationOrLoadError"]
+    assert location["__typename"] == "RepositoryLocation", location
+    (repository,) = location["repositories"]
+    jobs = sorted(j["name"] for j in repository["jobs"])
+    assert [j for j in jobs if not j.startswith("__")] == ["report_job", "sales_job"]
+    assert [s["name"] for s in repository["schedules"]] == ["sales_job_schedule"]
