@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv clean
+.PHONY: run run-dg test lint venv clean
 
 venv: $(STAMP)
 
@@ -19,15 +19,22 @@ run: $(STAMP)
 	mkdir -p .dagster_home
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -h 127.0.0.1 -p 3000 -w workspace.yaml
 
+# The example dg project (examples/dg_project/, two NexusJobsComponents), served the same way.
+# It is not installed: it is imported from its src/ folder.
+run-dg: $(STAMP)
+	mkdir -p .dagster_home
+	cd examples/dg_project && PYTHONPATH=src DAGSTER_HOME=$(CURDIR)/.dagster_home \
+		$(CURDIR)/$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m nexus_example.definitions -d src
+
 # pytest exits 5 when it collects no test; that must fail, so it is left as it is.
 test: $(STAMP)
-	$(BIN)/ruff check nexus_dagster tests definitions.py
+	$(BIN)/ruff check nexus_dagster tests definitions.py examples
 	$(BIN)/mypy
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check nexus_dagster tests definitions.py
-	$(BIN)/ruff format --check nexus_dagster tests definitions.py
+	$(BIN)/ruff check nexus_dagster tests definitions.py examples
+	$(BIN)/ruff format --check nexus_dagster tests definitions.py examples
 
 clean:
 	rm -rf $(VENV) .dagster_home

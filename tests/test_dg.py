@@ -406,7 +406,9 @@ _JOBS_QUERY = """
 
 
 @pytest.fixture
-def dagster_dev(example: Project, tmp_path: Path) -> Iterator[tuple[int, Path]]:
+def dagster_dev(
+    example: Project, tmp_path: Path
+) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
     port = _free_port()
     log = tmp_path / "dagster_dev.log"
     env = {**example.env(), "DAGSTER_HOME": str(new_dagster_home(tmp_path / "home"))}
@@ -422,15 +424,15 @@ def dagster_dev(example: Project, tmp_path: Path) -> Iterator[tuple[int, Path]]:
             start_new_session=True,
         )
     try:
-        yield port, log
+        yield process, port, log
     finally:
         _stop(process)
 
 
 def test_dagster_dev_on_the_example_project_shows_the_jobs(
-    dagster_dev: tuple[int, Path],
+    dagster_dev: tuple[subprocess.Popen[bytes], int, Path],
 ) -> None:
-    port, log = dagster_dev
+    process, port, log = dagster_dev
     deadline = time.monotonic() + 120
     while True:
         try:
@@ -443,8 +445,10 @@ def test_dagster_dev_on_the_example_project_shows_the_jobs(
         loaded = [e for e in entries if e["loadStatus"] == "LOADED"]
         if loaded:
             break
-        assert time.monotonic() < deadline, log.read_text(errors="replace")[-3000:]
+        running = process.poll() is None and time.monotonic() < deadline
+        assert running, log.read_text(errors="replace")[-3000:]
         time.sleep(0.5)
+    assert [e["name"] for e in loaded] == ["nexus_example.definitions"]
     location = loaded[0]["locationOrLoadError"]
     assert location["__typename"] == "RepositoryLocation", location
     (repository,) = location["repositories"]
