@@ -88,7 +88,7 @@ class NexusParams(dg.ConfigurableResource):
         """
         attributes = {
             "jobs_by_asset": jobs_by_asset,
-            "partitioned_fields": partitioned_fields or {},
+            "partitioned_fields": {} if partitioned_fields is None else partitioned_fields,
         }
         bound = type(cls.__name__, (cls,), attributes)
         bound.__module__, bound.__qualname__ = cls.__module__, cls.__qualname__

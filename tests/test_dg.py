@@ -130,13 +130,19 @@ def test_dg_list_defs_shows_both_components_jobs_and_one_params(example: Project
     assert done.code == 0, done.both
     defs = json.loads(done.out)
     assert sorted(a["asset_key"] for a in defs["assets"]) == [
+        "daily_orders",
         "marketing_ingestion_asset",
         "report",
         "sales_ingestion_asset",
     ]
-    assert sorted(j["name"] for j in defs["jobs"]) == ["report_job", "sales_job"]
-    assert [(s["name"], s["cron_schedule"]) for s in defs["schedules"]] == [
-        ("sales_job_schedule", "0 6 * * *")
+    assert sorted(j["name"] for j in defs["jobs"]) == [
+        "daily_orders_job",
+        "report_job",
+        "sales_job",
+    ]
+    assert sorted((s["name"], s["cron_schedule"]) for s in defs["schedules"]) == [
+        ("daily_orders_nightly", "0 1 * * *"),
+        ("sales_job_schedule", "0 6 * * *"),
     ]
     assert defs["resources"] == [{"name": "params", "type": "nexus_dagster.resource.NexusParams"}]
     sales = next(j for j in defs["jobs"] if j["name"] == "sales_job")
@@ -174,6 +180,44 @@ def test_dg_launch_takes_the_flat_names_and_each_asset_gets_its_values(example: 
     assert done.code == 0, done.both
     run = only_run(example.home, "report_job")
     assert materialized(example.home, run.run_id) == {"report": {"report_title": "R"}}
+
+
+def test_dg_launch_a_partition_with_values_and_op_config(example: Project) -> None:
+    # The partitioned job is built by the second component: its `params` knows it all the same.
+    done = example.run(
+        "dg",
+        "launch",
+        "--job",
+        "daily_orders_job",
+        "--partition",
+        "2026-11-02",
+        "--config-json",
+        json.dumps(
+            {
+                "resources": {
+                    "params": {"config": {"values": {"daily_orders.source_bucket": "b"}}}
+                },
+                "ops": {"daily_orders": {"config": {"limit": 7}}},
+            }
+        ),
+    )
+    assert done.code == 0, done.both
+    done = example.run("dg", "launch", "--job", "daily_orders_job", "--partition", "2026-11-03")
+    assert done.code == 0, done.both
+    with dg.DagsterInstance.from_config(str(example.home)) as instance:
+        runs = instance.get_runs(dg.RunsFilter(job_name="daily_orders_job"))
+    used = {
+        run.tags["dagster/partition"]: materialized(example.home, run.run_id)["daily_orders"]
+        for run in runs
+    }
+    assert used == {
+        "2026-11-02": {"source_bucket": "b", "input": "b/2026-11-02.csv", "limit": 7},
+        "2026-11-03": {
+            "source_bucket": "orders-daily",
+            "input": "orders-daily/2026-11-03.csv",
+            "limit": 100,
+        },
+    }
 
 
 def test_dg_launch_refuses_an_unknown_flat_name_before_the_run(example: Project) -> None:
@@ -339,7 +383,7 @@ def test_nexus_dagster_commands_find_every_component_folder(project: Project) ->
     validate = project.run("nexus-dagster", "validate")
     assert (validate.code, validate.out) == (
         0,
-        f"ok: 1 job spec(s) in {DEFS.as_posix()}/reporting_jobs/job_specs\n"
+        f"ok: 2 job spec(s) in {DEFS.as_posix()}/reporting_jobs/job_specs\n"
         f"ok: 1 job spec(s) in {DEFS.as_posix()}/sales_jobs/job_specs\n",
     ), validate.both
     # A job's folder is found by its name, from any folder of the project.
@@ -378,6 +422,7 @@ def test_nexus_dagster_commands_find_every_component_folder(project: Project) ->
     # The dg project's jobs, as dg sees them after the edits.
     done = project.run("dg", "list", "defs", "--json")
     assert sorted(j["name"] for j in json.loads(done.out)["jobs"]) == [
+        "daily_orders_job",
         "new_job",
         "report_job",
         "sales_job",
@@ -453,5 +498,12 @@ def test_dagster_dev_on_the_example_project_shows_the_jobs(
     assert location["__typename"] == "RepositoryLocation", location
     (repository,) = location["repositories"]
     jobs = sorted(j["name"] for j in repository["jobs"])
-    assert [j for j in jobs if not j.startswith("__")] == ["report_job", "sales_job"]
-    assert [s["name"] for s in repository["schedules"]] == ["sales_job_schedule"]
+    assert [j for j in jobs if not j.startswith("__")] == [
+        "daily_orders_job",
+        "report_job",
+        "sales_job",
+    ]
+    assert sorted(s["name"] for s in repository["schedules"]) == [
+        "daily_orders_nightly",
+        "sales_job_schedule",
+    ]
