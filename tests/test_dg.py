@@ -329,6 +329,26 @@ def test_an_assets_from_folder_that_does_not_exist_is_a_line_of_its_defs_yaml(
     assert (validate.code, validate.out) == (1, line + "\n")
 
 
+def test_two_components_may_not_build_one_schedule_name(project: Project) -> None:
+    # Schedules and sensors share one namespace in a code location, across components too.
+    project.write(
+        DEFS / "reporting_jobs/job_specs/report_job.yaml",
+        """\
+        selection: [report]
+        sensors:
+          - {name: sales_job_schedule, type: file, directory: drops}
+        """,
+    )
+    validate = project.run("nexus-dagster", "validate")
+    assert (validate.code, validate.out) == (
+        1,
+        f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:12:5: schedules[0]: schedule or "
+        f"sensor name `sales_job_schedule` is already used by {project.root / DEFS}/"
+        "reporting_jobs/job_specs/report_job.yaml, in another specs folder of this code "
+        "location; names must be unique across them\n",
+    ), validate.both
+
+
 def test_two_components_may_not_build_one_job_name(project: Project) -> None:
     project.write(
         DEFS / "reporting_jobs/job_specs/sales_job.yaml", "selection: [report]\nname: sales_job\n"
