@@ -28,7 +28,6 @@ from pydantic import Field
 
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.factory import (
-    SPECS_DIR_METADATA,
     NameClaims,
     build_specs_folder,
     check_entry_sections,
@@ -205,7 +204,6 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
             schedules=built.schedules,
             sensors=built.sensors,
             resources={RESOURCE_KEY: project.params},
-            metadata={f"{SPECS_DIR_METADATA}:{owner}": str(folder.resolve())},
         )
 
     def specs_folder(self, context: dg.ComponentDeclLoadContext) -> Path:

@@ -25,7 +25,7 @@ from nexus_dagster.errors import NexusSpecError
 from nexus_dagster.jobs import build_job
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
-from nexus_dagster.spec import JobSpec, gc_paused, load_job_specs
+from nexus_dagster.spec import JobSpec, entry_names, gc_paused, load_job_specs
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
 """Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""
@@ -148,9 +148,7 @@ class NameClaims:
         wanted: list[tuple[JobSpec, tuple[str, str], list[Any]]] = []
         for spec in specs:
             wanted.append((spec, ("job", spec.name), ["name"] if spec.model.name else []))
-            entries = [("schedules", i, s.name) for i, s in enumerate(spec.schedules)]
-            entries += [("sensors", i, s.name) for i, s in enumerate(spec.sensors)]
-            for kind, index, entry_name in entries:
+            for kind, index, entry_name in entry_names(spec):
                 wanted.append((spec, ("schedule or sensor", entry_name), [kind, index]))
         for spec, name, key in wanted:
             first = self._owners.get(name)

@@ -77,25 +77,40 @@ class Location:
     """The loaded ``dg.Definitions``, when the import succeeded."""
     folders: tuple[SpecFolder, ...] = ()
     """In a ``dg`` project: every ``NexusJobsComponent``'s specs folder (else empty)."""
-    load_error: str | None = None
-    """In a ``dg`` project: why the whole project does not build, when not because of specs."""
+    component_tree: Any = None
+    """In a ``dg`` project: its ``ComponentTree``, not built yet (see :meth:`build_project`)."""
 
     def dagster_load_error(self) -> str | None:
         """What Dagster says when it builds the repository from these definitions (as
         ``dagster definitions validate`` does), or ``None`` when it loads."""
-        if self.load_error is not None:
-            return self.load_error
-        if self.definitions is None:
-            return None
-        import dagster as dg
+        return None if self.definitions is None else _refused(self.definitions)
+
+    def build_project(self) -> tuple[NexusSpecError | None, str | None]:
+        """A ``dg`` project built whole, as ``dg check defs`` builds it: the spec problems that
+        stopped it (the first component's that failed), else what else Dagster refuses."""
+        from nexus_dagster.component import NexusComponentError
 
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                dg.Definitions.validate_loadable(self.definitions)
+                definitions = self.component_tree.build_defs()
+        except NexusComponentError as err:
+            return err.spec_error, None
         except Exception as err:  # whatever Dagster raises is reported, not hidden
-            return f"{type(err).__name__}: {_first_line(err)}"
-        return None
+            return None, f"{type(err).__name__}: {_first_line(err)}"
+        return None, _refused(definitions)
+
+
+def _refused(definitions: Any) -> str | None:
+    import dagster as dg
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            dg.Definitions.validate_loadable(definitions)
+    except Exception as err:  # whatever Dagster raises is reported, not hidden
+        return f"{type(err).__name__}: {_first_line(err)}"
+    return None
 
 
 def find_target(
@@ -131,23 +146,17 @@ def find_target(
 
 def find_dg_project(start: Path) -> Path | None:
     """The root of the ``dg`` project ``start`` is in: the nearest folder upwards whose
-    ``pyproject.toml`` (``[tool.dg]``) or ``dg.toml`` says ``directory_type = "project"``."""
-    import tomllib
+    ``dg.toml`` or ``pyproject.toml`` (``[tool.dg]``) says ``directory_type = "project"``, found
+    as ``dg`` finds it."""
+    from dagster_shared.utils.config import discover_config_file
 
-    for folder in [start.resolve(), *start.resolve().parents]:
-        for name, section in (("dg.toml", ()), ("pyproject.toml", ("tool", "dg"))):
-            config = folder / name
-            if not config.is_file():
-                continue
-            try:
-                table: Any = tomllib.loads(config.read_text(encoding="utf-8"))
-            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-                continue
-            for part in section:
-                table = table.get(part, {}) if isinstance(table, dict) else {}
-            if isinstance(table, dict) and table.get("directory_type") == "project":
-                return folder
-    return None
+    try:
+        config = discover_config_file(start, lambda c: c.get("directory_type") == "project")
+    except Exception as err:  # a malformed TOML file on the way up
+        raise LocationError(
+            f"looking for a dg project: {type(err).__name__}: {_first_line(err)}"
+        ) from None
+    return None if config is None else config.parent
 
 
 def _target_from_workspace(path: Path, location_name: str | None) -> Target:
@@ -239,13 +248,14 @@ def load_location(target: Target) -> Location:
 
 def _load_dg_project(target: Target) -> Location:
     """A ``dg`` project, loaded as ``dg`` does (``ComponentTree.for_project``): every
-    ``NexusJobsComponent``'s folder and assets, and the whole project built once."""
+    ``NexusJobsComponent``'s folder and assets (their defs folders built); the components
+    themselves are built only when asked (:meth:`Location.build_project`)."""
     import sys
 
     from dagster.components.core.component_tree import ComponentTree
     from dagster.components.core.context import ComponentLoadContext
 
-    from nexus_dagster.component import NexusComponentError, NexusJobsComponent, is_nexus
+    from nexus_dagster.component import NexusJobsComponent, is_nexus
 
     root = Path(target.dg_project or ".")
     # Where `dg` imports the project from: `src/` when the root module lives there.
@@ -277,24 +287,13 @@ def _load_dg_project(target: Target) -> Location:
             f"could not load the {target.label}{_where(err)}: "
             f"{type(err).__name__}: {_first_line(err)}"
         ) from err
-    definitions, load_error, spec_error = None, None, None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            definitions = tree.build_defs()
-    except NexusComponentError as err:
-        spec_error = err.spec_error
-    except Exception as err:
-        load_error = f"{type(err).__name__}: {_first_line(err)}"
     assets = [a for folder in folders for a in folder.assets]
     return Location(
         target,
         folders[0].path if len(folders) == 1 else None,
         list({id(a): a for a in assets}.values()),
-        spec_error=spec_error,
-        definitions=definitions,
         folders=tuple(folders),
-        load_error=load_error,
+        component_tree=tree,
     )
 
 

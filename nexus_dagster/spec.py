@@ -430,12 +430,11 @@ def _partial_spec(
     for error in errors:
         _pydantic_problem(reported, error)
     bad = {error["loc"][0] for error in errors if error["loc"]}
-    rest = {k: v for k, v in document.value.items() if k not in bad}
     try:
-        model = JobSpecModel.model_validate(rest)
+        model = JobSpecModel.model_validate(
+            {k: v for k, v in document.value.items() if k not in bad}
+        )
     except ValidationError:
-        model = None
-    if model is None or not errors or not all(error["loc"] for error in errors):
         problems.extend(reported.problems)
         return None
     spec = JobSpec(path, model.name or path.stem, model, document, problems=reported.problems)
@@ -585,13 +584,17 @@ def _check_unique_names(specs: list[JobSpec]) -> None:
             )
 
 
+def entry_names(spec: JobSpec) -> list[tuple[str, int, str]]:
+    """``(section, index, name)`` of each schedule and sensor of a checked spec: they share
+    one namespace in a code location."""
+    entries = [("schedules", i, s.name) for i, s in enumerate(spec.schedules)]
+    return entries + [("sensors", i, s.name) for i, s in enumerate(spec.sensors)]
+
+
 def _check_unique_schedule_names(specs: list[JobSpec]) -> None:
-    # Schedules and sensors share one namespace in a code location.
     seen: dict[str, tuple[Path, str, int]] = {}
     for spec in specs:
-        entries = [("schedules", i, s.name) for i, s in enumerate(spec.schedules)]
-        entries += [("sensors", i, s.name) for i, s in enumerate(spec.sensors)]
-        for kind, index, name in entries:
+        for kind, index, name in entry_names(spec):
             first = seen.setdefault(name, (spec.path, kind, index))
             if first != (spec.path, kind, index):
                 spec.problem(
@@ -603,7 +606,7 @@ def _check_unique_schedule_names(specs: list[JobSpec]) -> None:
 
 def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
     model = spec.model
-    unknown: set[tuple[str, ...]] = set()
+    unknown: set[str] = set()
     if isinstance(model.selection, str):
         try:
             selected = catalog.resolve_selection(model.selection)
@@ -623,7 +626,7 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
             else:
                 hint = suggest(name, catalog.by_name)
                 spec.problem(["selection", index], f"unknown asset `{name}`{hint}")
-                unknown.add((name,))
+                unknown.add(name)
         if not selected:
             return
     spec.selected = tuple(dict.fromkeys(selected))
@@ -652,7 +655,8 @@ def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
         known_assets=catalog.by_name,
     )
     for problem in rule_problems:
-        if tuple(problem.key[:1]) == ("ops_config",) and tuple(problem.key[1:2]) in unknown:
+        key = list(problem.key)
+        if key[:1] == ["ops_config"] and len(key) > 1 and key[1] in unknown:
             continue  # that asset's name is already reported in `selection`
         spec.problem(problem.key, problem.message)
     if rule_problems or unknown:

@@ -99,8 +99,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _validate_project(args: argparse.Namespace, location: Location) -> int:
-    """``validate`` in a ``dg`` project: each component's specs against its assets, the names
-    across components, then what Dagster says of the whole project."""
+    """``validate`` in a ``dg`` project: the project built as ``dg check defs`` builds it; when
+    specs stop it, each component's specs against its assets and the names across components,
+    so that every problem of every folder is listed."""
     if location.assets is None:  # an `assets_from` that names no defs folder
         assert location.spec_error is not None
         return _problems(location.spec_error.problems, location.target.label)
@@ -109,27 +110,25 @@ def _validate_project(args: argparse.Namespace, location: Location) -> int:
         folders = [(path, assets, path)]
     else:
         folders = [(f.path, f.assets, f.defs_yaml) for f in location.folders]
-    problems: list[SpecProblem] = []
-    claims, counts = NameClaims(), []
-    for path, assets, owner in folders:
-        try:
-            specs = load_job_specs(path, assets=assets)
-            claims.claim(specs, path, str(owner))
-        except NexusSpecError as err:
-            problems.extend(err.problems)
-        else:
-            counts.append(f"ok: {len(specs)} job spec(s) in {rel(path)}")
-    if not problems and location.spec_error is not None:
-        problems.extend(location.spec_error.problems)  # what only the built jobs can tell
-    if problems:
-        return _problems(problems, location.target.label)
-    refused = location.dagster_load_error()
-    if refused:
+    spec_error, refused = location.build_project()
+    if spec_error is None and refused is not None:
         say(f"{location.target.label}: Dagster refuses to load the code location: {refused}")
         return PROBLEMS
-    for line in counts or [f"ok: {location.target.label} has no NexusJobsComponent"]:
-        say(line)
-    return OK
+    if spec_error is None:
+        for path, _, _ in folders:
+            say(f"ok: {len(spec_files(path))} job spec(s) in {rel(path)}")
+        if not folders:
+            say(f"ok: {location.target.label} has no NexusJobsComponent")
+        return OK
+    problems: list[SpecProblem] = []
+    claims = NameClaims()
+    for path, assets, owner in folders:
+        try:
+            claims.claim(load_job_specs(path, assets=assets), path, str(owner))
+        except NexusSpecError as err:
+            problems.extend(err.problems)
+    # Problems only the built jobs show (a schedule's `run_config:` Dagster refuses).
+    return _problems(problems or spec_error.problems, location.target.label)
 
 
 def _problems(problems: Sequence[SpecProblem], where: str) -> int:
