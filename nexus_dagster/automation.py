@@ -51,16 +51,31 @@ def build_schedule(
     if partitions_def is None:
         return dg.ScheduleDefinition(run_config=run_config, **common)
 
+    partitioned_config = dg.PartitionedConfig.from_flexible_config(job.config, partitions_def)
+
+    def request(
+        context: dg.ScheduleEvaluationContext, at: datetime, key: str, run_key: str | None = None
+    ) -> dg.RunRequest:
+        # Resolved here as Dagster resolves a partitioned request against the repository's job
+        # (RunRequest.with_resolved_tags_and_config): the key checked at the tick's time, the
+        # job's partition tags. With `dagster/partition` set, `evaluate_tick` needs no
+        # repository_def (as for build_schedule_from_partitioned_job) and the daemon keeps it.
+        store = context.instance if context.instance_ref is not None else None
+        with dg.partition_loading_context(effective_dt=at, dynamic_partitions_store=store) as ctx:
+            partitions_def.validate_partition_key(key, context=ctx)
+        tags = partitioned_config.get_tags_for_partition_key(key, job_name=job.name)
+        return dg.RunRequest(run_key=run_key, partition_key=key, run_config=run_config, tags=tags)
+
     def evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
-        if schedule.partition_key is not None:
-            return dg.RunRequest(partition_key=schedule.partition_key, run_config=run_config)
         # A tick from the daemon has its time; one evaluated by hand may not (then: now).
         at = context._scheduled_execution_time or datetime.now(UTC)  # noqa: SLF001
+        if schedule.partition_key is not None:
+            return request(context, at, schedule.partition_key)
         key = latest_complete_key(partitions_def, at)
         if key is None:
             return dg.SkipReason("no partition of the job's time window has ended yet")
         # One run per partition, like Dagster's own partitioned schedules.
-        return dg.RunRequest(run_key=key, partition_key=key, run_config=run_config)
+        return request(context, at, key, run_key=key)
 
     what = schedule.partition_key or "the latest complete time window"
     return dg.ScheduleDefinition(

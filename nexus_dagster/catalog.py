@@ -34,6 +34,8 @@ class AssetInfo:
     config: Any
     partitions_def: dg.PartitionsDefinition | None = None
     backfill_policy: dg.BackfillPolicy | None = None
+    automated: bool = False
+    """``True`` when the asset has an ``automation_condition`` (declarative automation)."""
 
 
 def asset_name(key: dg.AssetKey) -> str:
@@ -44,16 +46,19 @@ def asset_name(key: dg.AssetKey) -> str:
 _Partitioning = tuple[dg.PartitionsDefinition | None, dg.BackfillPolicy | None]
 
 
-def _specs(asset: AssetLike) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any], _Partitioning]]:
+def _specs(
+    asset: AssetLike,
+) -> Iterable[tuple[dg.AssetKey, Mapping[str, Any], _Partitioning, bool]]:
     if isinstance(asset, dg.AssetsDefinition):
         # Only what a job materializes counts for its partitions (Dagster's own rule).
         partitioning = (
             (asset.partitions_def, asset.backfill_policy) if asset.is_executable else (None, None)
         )
         for spec in asset.specs:
-            yield spec.key, spec.metadata, partitioning
+            automated = asset.is_executable and spec.automation_condition is not None
+            yield spec.key, spec.metadata, partitioning, automated
     elif isinstance(asset, (dg.AssetSpec, dg.SourceAsset)):
-        yield asset.key, asset.metadata or {}, (None, None)
+        yield asset.key, asset.metadata or {}, (None, None), False
 
 
 def parse_selection(selection: str) -> dg.AssetSelection:
@@ -71,7 +76,7 @@ class Catalog:
         self._assets = list(assets)
         self.by_name: dict[str, AssetInfo] = {}
         for asset in self._assets:
-            for key, metadata, (partitions_def, backfill_policy) in _specs(asset):
+            for key, metadata, (partitions_def, backfill_policy), automated in _specs(asset):
                 name = asset_name(key)
                 self.by_name[name] = AssetInfo(
                     name,
@@ -80,6 +85,7 @@ class Catalog:
                     declared_config(name, metadata),
                     partitions_def,
                     backfill_policy,
+                    automated,
                 )
 
     @cached_property

@@ -26,6 +26,7 @@ from dagster.components.core.defs_module import ComponentPath
 from dagster_shared.error import SerializableErrorInfo
 from pydantic import Field
 
+from nexus_dagster.asset_defaults import SpecIndex
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.factory import (
     NameClaims,
@@ -73,15 +74,14 @@ class NexusComponentError(NexusError, DagsterUserCodeProcessError, ComponentTree
 class _Project:
     """What the ``NexusJobsComponent`` of one loaded project share."""
 
-    jobs_by_asset: dict[str, list[str]] = field(default_factory=dict)
-    partitioned: dict[str, Any] = field(default_factory=dict)
+    index: SpecIndex = field(default_factory=SpecIndex)
     claims: NameClaims = field(default_factory=NameClaims)
     params: NexusParams = field(init=False)
 
     def __post_init__(self) -> None:
         # One object for every component: Dagster refuses two different resources under one
-        # key. It reads the two mappings, which each component fills as it builds.
-        self.params = NexusParams.bound_to(self.jobs_by_asset, self.partitioned)
+        # key. It reads the index, which each component fills as it builds.
+        self.params = NexusParams.bound_to(self.index)
 
 
 # Keyed by the tree's state tracker, one per load of the project (the tree takes no weak
@@ -189,11 +189,9 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
         assets = self.assets(context)
         project = _project_of(context.component_tree)
         owner = str(context.path)
-        built = build_specs_folder(folder, assets, claims=project.claims, owner=owner)
-        for asset, jobs in built.jobs_by_asset.items():
-            known = project.jobs_by_asset.setdefault(asset, [])
-            known.extend(job for job in jobs if job not in known)
-        project.partitioned.update(built.partitioned)
+        built = build_specs_folder(
+            folder, assets, project.index, claims=project.claims, owner=owner
+        )
         if built.sections:
             whole = dg.Definitions(
                 assets=list(assets), jobs=built.jobs, resources={RESOURCE_KEY: project.params}

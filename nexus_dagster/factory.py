@@ -13,6 +13,7 @@ from typing import Any
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from nexus_dagster.asset_defaults import SpecIndex
 from nexus_dagster.automation import (
     EntrySections,
     build_schedule,
@@ -20,7 +21,7 @@ from nexus_dagster.automation import (
     entry_section_problems,
     entry_sections,
 )
-from nexus_dagster.catalog import AssetLike
+from nexus_dagster.catalog import AssetLike, Catalog
 from nexus_dagster.errors import NexusSpecError
 from nexus_dagster.jobs import build_job
 from nexus_dagster.naming import RESOURCE_KEY
@@ -56,7 +57,7 @@ def build_definitions(
     # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
     # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
     # its model for the life of the process.
-    built = build_specs_folder(folder, assets)
+    built = build_specs_folder(folder, assets, SpecIndex())
     defs = dg.Definitions(
         assets=list(assets),
         jobs=[*built.jobs, *definitions_kwargs.pop("jobs", [])],
@@ -64,7 +65,7 @@ def build_definitions(
         sensors=[*built.sensors, *definitions_kwargs.pop("sensors", [])],
         resources={
             **(resources or {}),
-            RESOURCE_KEY: _params(resources, built.jobs_by_asset, built.partitioned),
+            RESOURCE_KEY: _params(resources, built.index),
         },
         metadata={
             SPECS_DIR_METADATA: str(folder.resolve()),
@@ -78,31 +79,32 @@ def build_definitions(
 
 @dataclass
 class Built:
-    """What one specs folder builds: its jobs, schedules and sensors, and what the ``params``
-    resource must know of them."""
+    """What one specs folder builds: its jobs, schedules and sensors, and (in ``index``) what
+    the ``params`` resource must know of them."""
 
+    index: SpecIndex
     jobs: list[UnresolvedAssetJobDefinition] = field(default_factory=list)
     schedules: list[dg.ScheduleDefinition] = field(default_factory=list)
     sensors: list[dg.SensorDefinition] = field(default_factory=list)
-    jobs_by_asset: dict[str, list[str]] = field(default_factory=dict)
-    partitioned: dict[str, Any] = field(default_factory=dict)
     sections: list[EntrySections] = field(default_factory=list)
 
 
 def build_specs_folder(
     folder: Path,
     assets: Sequence[AssetLike],
+    index: SpecIndex,
     claims: NameClaims | None = None,
     owner: str = "",
 ) -> Built:
-    """Load and check the specs of ``folder`` against ``assets``, and build what they define.
+    """Load and check the specs of ``folder`` against ``assets``, build what they define, and
+    record the specs and assets in ``index`` (which several folders may share).
 
     ``claims`` holds the job, schedule and sensor names that other specs folders of the same
     code location already build (the other ``NexusJobsComponent`` instances of a ``dg``
     project; ``owner`` names this one): a spec that reuses one is a problem of that spec.
     Raises :class:`NexusSpecError`.
     """
-    built = Built()
+    built = Built(index)
     with gc_paused():
         try:
             specs = load_job_specs(folder, assets=assets)
@@ -116,11 +118,16 @@ def build_specs_folder(
             built.jobs.append(job)
             built.schedules.extend(build_schedule(s, spec, job) for s in spec.schedules)
             built.sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
-            for asset in spec.selected:
-                built.jobs_by_asset.setdefault(asset, []).append(spec.name)
-            if spec.partitions_def is not None:
-                built.partitioned[spec.name] = spec.fields
+            index.add_spec(
+                spec.name,
+                str(spec.path),
+                spec.selected,
+                spec.fields,
+                partitioned=spec.partitions_def is not None,
+                asset_defaults=spec.model.asset_defaults,
+            )
             built.sections.extend(entry_sections(spec))
+        index.add_assets({name: info.params for name, info in Catalog(assets).by_name.items()})
     return built
 
 
@@ -135,9 +142,13 @@ def check_entry_sections(
             raise NexusSpecError(problems, specs_dir=str(folder)).with_assets(assets)
 
 
+_DEFAULTS = "asset_defaults"
+
+
 class NameClaims:
     """The job, schedule and sensor names the specs folders of one code location build, and the
-    file that builds each: Dagster wants each name once per location."""
+    file that builds each: Dagster wants each name once per location. The assets of
+    ``asset_defaults`` specs are claimed too: one such spec per asset."""
 
     def __init__(self) -> None:
         self._owners: dict[tuple[str, str], tuple[str, str]] = {}
@@ -150,9 +161,20 @@ class NameClaims:
             wanted.append((spec, ("job", spec.name), ["name"] if spec.model.name else []))
             for kind, index, entry_name in entry_names(spec):
                 wanted.append((spec, ("schedule or sensor", entry_name), [kind, index]))
+            if spec.model.asset_defaults:
+                wanted += [(spec, (_DEFAULTS, a), ["asset_defaults"]) for a in spec.selected]
         for spec, name, key in wanted:
             first = self._owners.get(name)
-            if first is not None and first[0] != owner:
+            if first is None or first[0] == owner:
+                continue
+            if name[0] == _DEFAULTS:
+                spec.problem(
+                    key,
+                    f"asset `{name[1]}` already takes its values outside spec jobs from the "
+                    f"`asset_defaults` spec {first[1]}, in another specs folder of this code "
+                    "location; set `asset_defaults: true` in only one of them",
+                )
+            else:
                 spec.problem(
                     key,
                     f"{name[0]} name `{name[1]}` is already used by {first[1]}, in another specs "
@@ -165,19 +187,15 @@ class NameClaims:
             self._owners[name] = (owner, str(spec.path))
 
 
-def _params(
-    resources: Mapping[str, Any] | None,
-    jobs_by_asset: Mapping[str, Sequence[str]],
-    partitioned: Mapping[str, Any],
-) -> Any:
+def _params(resources: Mapping[str, Any] | None, index: SpecIndex) -> Any:
     # A `params` the caller binds is kept, but a `NexusParams` of theirs still has to know the
     # spec jobs, or a partitioned job's values would be read as nothing at all.
     given = (resources or {}).get(RESOURCE_KEY)
     if given is None:
-        return NexusParams.bound_to(jobs_by_asset, partitioned)
+        return NexusParams.bound_to(index)
     if isinstance(given, NexusParams):
         values = {name: getattr(given, name) for name in NexusParams.model_fields}
-        return type(given).bound_to(jobs_by_asset, partitioned, **values)
+        return type(given).bound_to(index, **values)
     return given
 
 

@@ -8,8 +8,6 @@ values under the resource's ``values:``, and the resource checks them when the r
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -27,6 +25,7 @@ from nexus_dagster.resource import DIGEST_TAG
 from nexus_dagster.rules import (
     SECTIONS,
     JobField,
+    fields_digest,
     run_config_from_values,
     spec_valued_keys,
     split_sections,
@@ -140,19 +139,6 @@ def parameter_table(fields: Sequence[JobField]) -> str:
             f"| {f.scope}: {feeds} |"
         )
     return "\n".join(rows)
-
-
-def fields_digest(fields: Sequence[JobField]) -> str:
-    """A short digest of everything that decides a run's values: names, types, defaults, keys.
-
-    Comments and descriptions do not change it; a changed default or parameter does.
-    """
-    canonical = [
-        [f.name, str(f.type), f.required, f.default if f.has_default else None, f.key]
-        for f in fields
-    ]
-    payload = json.dumps(canonical, sort_keys=True, default=str).encode()
-    return hashlib.sha256(payload).hexdigest()[:16]
 
 
 def spec_defaults(fields: Sequence[JobField]) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 import dagster as dg
 from pydantic import PrivateAttr
 
+from nexus_dagster.asset_defaults import DefaultsSpec, SpecIndex, values_example
 from nexus_dagster.declarations import declared_config, declared_params
 from nexus_dagster.errors import NexusConfigError, NexusParamError
 from nexus_dagster.naming import ops_key, prefixed
@@ -32,7 +33,12 @@ DIGEST_TAG = "nexus/params_digest"
 METADATA_KEY = "nexus/params"
 """Materialization metadata: each resolved value, its source and the field that supplied it."""
 PARTITION_METADATA_KEY = "nexus/partition"
-"""Materialization metadata of a partitioned spec job's asset: the run's partition key."""
+"""Materialization metadata of a partitioned asset: the run's partition key."""
+SPEC_METADATA_KEY = "nexus/spec"
+"""Materialization metadata of a run outside spec jobs: the ``asset_defaults`` spec whose
+values the asset resolved."""
+_TAGGED: set[tuple[str, str]] = set()
+"""(run id, tag) of the ``asset_defaults`` digests this process has put on its runs."""
 
 
 class NexusParams(dg.ConfigurableResource):
@@ -40,9 +46,10 @@ class NexusParams(dg.ConfigurableResource):
 
     ``config`` holds each shared value under its simple name and each per-asset value under
     ``__nexus_ops__{asset op name}__{param}``; a job built from a spec fills it from the flat run
-    config the launchpad shows. A partitioned spec job (contract §10) gives ``values`` instead,
-    under the flat names; they are checked, and laid over the spec's, when the run starts.
-    Inside an asset, ask for that asset's values:
+    config the launchpad shows. A partitioned spec job gives ``values`` instead, under the flat
+    names; they are checked, and laid over the spec's, when the run starts. In a run outside spec
+    jobs (the asset graph, automation), each asset takes the values of its ``asset_defaults``
+    spec, with ``values`` laid over them. Inside an asset, ask for that asset's values:
 
     Example::
 
@@ -59,12 +66,12 @@ class NexusParams(dg.ConfigurableResource):
     from_spec: list[str] = []
     """Keys of ``config`` whose value is the spec's own default (recorded as source ``default``)."""
     values: dict = {}  # type: ignore[type-arg]
-    """A partitioned spec job's values, by flat name (``target_bucket``, ``asset.param``)."""
-    partitioned_fields: ClassVar[Mapping[str, Sequence[JobField]]] = {}
-    """The fields of each partitioned spec job, by job name (set by :meth:`bound_to`)."""
+    """Values by flat name (``target_bucket``, ``asset.param``) for a partitioned spec job, or
+    for a run outside spec jobs (laid over the assets' ``asset_defaults`` specs)."""
     _effective: tuple[str, dict[str, Any], frozenset[str]] | None = PrivateAttr(default=None)
-    jobs_by_asset: ClassVar[Mapping[str, Sequence[str]]] = {}
-    """The spec jobs that select each asset, named when a value is missing outside them.
+    index: ClassVar[SpecIndex] = SpecIndex()
+    """The specs of the code location: which jobs are spec jobs, their fields, and each asset's
+    ``asset_defaults`` spec.
 
     Not config: as config it would be checked at every resource start and copied into the
     config schema of every job, a cost growing with the square of the number of specs (minutes
@@ -73,41 +80,58 @@ class NexusParams(dg.ConfigurableResource):
     """
 
     @classmethod
-    def bound_to(
-        cls,
-        jobs_by_asset: Mapping[str, Sequence[str]],
-        partitioned_fields: Mapping[str, Sequence[JobField]] | None = None,
-        **config: Any,
-    ) -> NexusParams:
-        """The resource, naming for each asset the spec jobs that select it, and knowing the
-        fields of each partitioned spec job.
+    def bound_to(cls, index: SpecIndex, **config: Any) -> NexusParams:
+        """The resource, knowing the specs of its code location.
 
         Example::
 
-            NexusParams.bound_to({"report": ["daily_report_job"]})
+            index = SpecIndex()
+            index.add_spec("daily_report_job", "job_specs/daily_report_job.yaml", ["report"],
+                           fields, partitioned=False, asset_defaults=True)
+            NexusParams.bound_to(index)
         """
-        attributes = {
-            "jobs_by_asset": jobs_by_asset,
-            "partitioned_fields": {} if partitioned_fields is None else partitioned_fields,
-        }
-        bound = type(cls.__name__, (cls,), attributes)
+        bound = type(cls.__name__, (cls,), {"index": index})
         bound.__module__, bound.__qualname__ = cls.__module__, cls.__qualname__
         return bound(**config)
 
+    @property
+    def jobs_by_asset(self) -> Mapping[str, Sequence[str]]:
+        """The spec jobs that select each asset."""
+        return self.index.jobs_by_asset
+
+    @property
+    def partitioned_fields(self) -> Mapping[str, Sequence[JobField]]:
+        """The fields of each partitioned spec job, by job name."""
+        return self.index.partitioned
+
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        """Check a partitioned spec job's values when the run starts, before any asset's code."""
+        """Check the values a partitioned spec job or a run outside spec jobs gives, when the
+        run starts, before any asset's code."""
         run = context.dagster_run
         if run is None:
             return
-        if run.job_name in self.partitioned_fields:
+        if run.job_name in self.index.partitioned:
             self._run_values(run.job_name)
+        elif run.job_name in self.index.spec_jobs:
+            if self.values:
+                raise NexusConfigError(
+                    run.job_name,
+                    "`resources.params.config.values` is read only by partitioned jobs built "
+                    "from a spec and by runs outside spec jobs; give the values of this job "
+                    "under their flat names",
+                    ["resources.params.config.values"],
+                )
         elif self.values:
-            raise NexusConfigError(
-                run.job_name,
-                "`resources.params.config.values` is read only by partitioned jobs built from "
-                "a spec; launch one of those, or give the values under their flat names",
-                ["resources.params.config.values"],
-            )
+            selected = run.asset_selection
+            assets = None if selected is None else [k.to_user_string() for k in selected]
+            problems = self.index.value_problems(self.values, assets)
+            if problems:
+                raise NexusConfigError(
+                    run.job_name,
+                    "in `resources.params.config.values`: "
+                    + "; ".join(message for _, message in problems),
+                    [name for name, _ in problems],
+                )
 
     def _run_values(self, job_name: str) -> tuple[dict[str, Any], frozenset[str]]:
         """The resolved ``config`` of this run of ``job_name``, and the keys holding the spec's
@@ -135,8 +159,18 @@ class NexusParams(dg.ConfigurableResource):
         key, metadata = _asset_of(context, asset_key)
         name = key.to_user_string()
         declared = declared_params(name, metadata)
-        config, from_spec = self._run_values(context.job_name)
-        resolved = self._resolved(context, name, declared, config)
+        spec: DefaultsSpec | None = None
+        if context.job_name in self.index.spec_jobs:
+            config, from_spec = self._run_values(context.job_name)
+        else:
+            outside = self.index.values_for(name, declared, self.values)
+            config, from_spec, spec = outside.config, outside.from_spec, outside.spec
+            if self.config:  # the resource's own form, `__nexus_ops__` keys: laid over
+                config = {**config, **self.config}
+                from_spec = from_spec - self.config.keys()
+            if spec is not None:
+                _keep_consistent(context, spec)
+        resolved = self._resolved(context, name, declared, config, spec)
         # Secrets are read (and a value that is not an `{env: VAR}` reference refused) before
         # anything is recorded, since the record keeps each secret's reference.
         values = {
@@ -145,7 +179,7 @@ class NexusParams(dg.ConfigurableResource):
             else r.value
             for param, r in resolved.items()
         }
-        _record_metadata(context, key, declared, resolved, from_spec)
+        _record_metadata(context, key, declared, resolved, from_spec, spec)
         return MappingProxyType(values)
 
     def render(self, context: AssetContext, asset_key: str | dg.AssetKey | None = None) -> Any:
@@ -180,27 +214,54 @@ class NexusParams(dg.ConfigurableResource):
         asset: str,
         declared: Mapping[str, ParamType],
         config: Mapping[str, Any],
+        spec: DefaultsSpec | None,
     ) -> dict[str, Resolved]:
         resolved, missing = resolve(asset, declared, config)
         if missing:
-            param = missing[0]
-            own = prefixed(asset, param)
-            jobs = [j for j in self.jobs_by_asset.get(asset, []) if j != context.job_name]
+            raise NexusParamError(
+                asset,
+                missing[0],
+                self._missing_message(context, asset, missing[0], spec),
+                names=(prefixed(asset, missing[0]), missing[0]),
+            )
+        return resolved
+
+    def _missing_message(
+        self, context: AssetContext, asset: str, param: str, spec: DefaultsSpec | None
+    ) -> str:
+        own = prefixed(asset, param)
+        head = f"asset `{asset}` needs parameter `{param}` but the run of job `{context.job_name}`"
+        if context.job_name in self.index.spec_jobs:
+            jobs = [j for j in self.index.jobs_by_asset.get(asset, []) if j != context.job_name]
             where = (
                 f"; or launch it from a job built from a spec that selects it: "
                 f"{', '.join(f'`{j}`' for j in jobs)}"
                 if jobs
                 else ""
             )
-            raise NexusParamError(
-                asset,
-                param,
-                f"asset `{asset}` needs parameter `{param}` but the run of job "
-                f"`{context.job_name}` has no value for it: set `{own}` (this asset only) or "
-                f"`{param}` (shared) in the run config{where}",
-                names=(own, param),
+            return (
+                f"{head} has no value for it: set `{own}` (this asset only) or `{param}` "
+                f"(shared) in the run config{where}"
             )
-        return resolved
+        given = values_example(asset, param)
+        if spec is not None:
+            return (
+                f"{head} has no value for it, and its `asset_defaults` spec `{spec.name}` "
+                f"({spec.path}) gives none: set it in that spec (`ops_config: {{{asset}: "
+                f"{{{param}: ...}}}}` or `parameter_values: {{{param}: ...}}`), or give it in "
+                f"the run config as {given}"
+            )
+        selecting = self.index.selecting(asset)
+        fix = (
+            f"add `asset_defaults: true` to one of the specs that select it "
+            f"({', '.join(selecting)}) so that its values apply in runs outside spec jobs"
+            if selecting
+            else "select it in a spec with `asset_defaults: true` and give the value there"
+        )
+        return (
+            f"{head}, which is not a job built from a spec, has no value for it: {fix}; or give "
+            f"it in the run config as {given}"
+        )
 
 
 def _partitioned_values(
@@ -260,12 +321,35 @@ def _check_unchanged(context: AssetContext) -> None:
         )
 
 
+def _keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
+    # A run outside spec jobs has no digest tag from its job (Dagster's asset job has no spec),
+    # and every step process loads the spec files anew. The first step to resolve the spec's
+    # values keeps the digest on the run; a later step whose spec differs refuses to go on
+    # rather than mix the values of two versions of the spec.
+    first = context.run.tags.get(spec.tag)
+    if first is None:
+        if (context.run_id, spec.tag) not in _TAGGED:
+            context.instance.add_run_tags(context.run_id, {spec.tag: spec.digest})
+            _TAGGED.add((context.run_id, spec.tag))
+        return
+    if first != spec.digest:
+        raise NexusParamError(
+            "",
+            "",
+            f"the `asset_defaults` spec `{spec.name}` ({spec.path}) changed while this run was "
+            f"in flight (parameters digest {first} when its first step resolved them, "
+            f"{spec.digest} now): this step would not see the values the run began with. "
+            "Launch a new run to use the edited spec.",
+        )
+
+
 def _record_metadata(
     context: AssetContext,
     key: dg.AssetKey,
     declared: Mapping[str, ParamType],
     resolved: Mapping[str, Resolved],
     from_spec: frozenset[str],
+    spec: DefaultsSpec | None,
 ) -> None:
     # The materialization answers "which parameters produced this?" in the asset's UI page.
     # A secret is recorded by the variable it reads (its `{env: VAR}` reference), never by value,
@@ -284,6 +368,8 @@ def _record_metadata(
     metadata: dict[str, Any] = {METADATA_KEY: dg.MetadataValue.json(table)}
     if context.has_partition_key:
         metadata[PARTITION_METADATA_KEY] = context.partition_key
+    if spec is not None:
+        metadata[SPEC_METADATA_KEY] = spec.name
     output = context.assets_def.get_output_name_for_asset_key(key)
     context.add_output_metadata(metadata, output_name=output)
 

@@ -9,6 +9,8 @@ so the spec loader can put a file, line and column on them.
 from __future__ import annotations
 
 import difflib
+import hashlib
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -345,12 +347,12 @@ def _settled_type(d: _Derivation, param: str, owners: list[str]) -> ParamType | 
 
 
 def run_config_from_values(
-    fields: Iterable[JobField], values: Mapping[str, Any]
+    fields: Iterable[JobField], values: Mapping[str, Any], *, require: bool = True
 ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
     """The full flat run config for ``values`` over the fields' defaults, and its problems.
 
-    Problems are ``(name, message)`` pairs: unknown names, wrong types, required fields left
-    without a value. Messages never repeat a value.
+    Problems are ``(name, message)`` pairs: unknown names, wrong types, and (unless
+    ``require`` is false) required fields left without a value. Messages never repeat a value.
 
     >>> from nexus_dagster.param_types import parse_type as t
     >>> fields, _ = derive_fields({"a": {"n": t("int!")}}, ops_config={"a": {"n": 1}})
@@ -372,7 +374,7 @@ def run_config_from_values(
     config = {f.name: f.default for f in by_name.values() if f.has_default}
     config.update(values)
     for f in by_name.values():
-        if f.required and f.name not in config:
+        if require and f.required and f.name not in config:
             problems.append((f.name, f"required field `{f.name}` has no value"))
     return config, problems
 
@@ -467,3 +469,16 @@ def resolve(
         elif ptype.required:
             missing.append(param)
     return resolved, missing
+
+
+def fields_digest(fields: Iterable[JobField]) -> str:
+    """A short digest of everything that decides a run's values: names, types, defaults, keys.
+
+    Comments and descriptions do not change it; a changed default or parameter does.
+    """
+    canonical = [
+        [f.name, str(f.type), f.required, f.default if f.has_default else None, f.key]
+        for f in fields
+    ]
+    payload = json.dumps(canonical, sort_keys=True, default=str).encode()
+    return hashlib.sha256(payload).hexdigest()[:16]

@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 from dagster._utils.schedules import is_valid_cron_string
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError
 
-from nexus_dagster.catalog import AssetLike, Catalog
+from nexus_dagster.catalog import AssetInfo, AssetLike, Catalog
 from nexus_dagster.errors import NexusSelectionError, NexusSpecError, SpecProblem
 from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import TypeStringError, parse_type
@@ -103,6 +103,9 @@ class JobSpecModel(_Model):
 
     name: str | None = None
     description: str | None = None
+    asset_defaults: bool = False
+    """This spec's values are its assets' values in runs outside spec jobs (the asset graph,
+    asset backfills, declarative automation)."""
     selection: Annotated[list[str] | str, BeforeValidator(_selection_form)]
     params_schema: dict[str, str] = {}
     parameter_values: dict[str, Any] = {}
@@ -256,6 +259,8 @@ def _load_job_specs(root: Path, assets: Sequence[AssetLike] | None) -> list[JobS
     _check_unique_names(specs)
     if catalog is not None:
         _check_unique_schedule_names(specs)
+        _check_asset_defaults(specs)
+        problems.extend(_check_automation(specs, catalog, root))
     else:
         for spec in specs:
             _check_types_alone(spec)
@@ -494,6 +499,9 @@ def _pydantic_problem(spec: JobSpec, error: Any) -> None:
         spec.problem(loc, str(error["ctx"]["error"]))
     elif kind == "literal_error":
         spec.problem(loc, f"must be one of {error['ctx']['expected']}")
+    elif kind == "bool_type":
+        got = type(error.get("input")).__name__
+        spec.problem(loc, f"must be `true` or `false` (got {got})")
     else:
         got = type(error.get("input")).__name__
         spec.problem(loc, f"{error['msg'].lower().replace('input', 'value')} (got {got})")
@@ -602,6 +610,97 @@ def _check_unique_schedule_names(specs: list[JobSpec]) -> None:
                     f"name `{name}` is already used by a schedule or sensor (in {first[0]}); "
                     "set a different `name:`",
                 )
+
+
+def _check_asset_defaults(specs: list[JobSpec]) -> None:
+    """At most one ``asset_defaults`` spec may select an asset."""
+    by_asset: dict[str, list[JobSpec]] = {}
+    for spec in specs:
+        if spec.model.asset_defaults:
+            for asset in spec.selected:
+                by_asset.setdefault(asset, []).append(spec)
+    for asset, owners in by_asset.items():
+        if len(owners) < 2:
+            continue
+        files = ", ".join(str(spec.path) for spec in owners)
+        for spec in owners:
+            spec.problem(
+                ["asset_defaults"],
+                f"asset `{asset}` is selected by {len(owners)} `asset_defaults` specs ({files}); "
+                "its values outside spec jobs must come from one: set `asset_defaults: true` in "
+                "only one of them",
+            )
+
+
+def defaults_specs(specs: Sequence[JobSpec]) -> dict[str, JobSpec]:
+    """The ``asset_defaults`` spec of each asset that has one."""
+    return {asset: spec for spec in specs if spec.model.asset_defaults for asset in spec.selected}
+
+
+def unfilled_params(spec: JobSpec | None, asset: AssetInfo) -> list[str]:
+    """The required parameters of ``asset`` that a run outside spec jobs with no run config
+    leaves without a value: those its ``asset_defaults`` spec (``spec``) gives no value."""
+    given = set()
+    if spec is not None:
+        for f in spec.fields:
+            if f.has_default and asset.name in f.assets:
+                given.add(f.param)
+    return [p for p, ptype in asset.params.items() if ptype.required and p not in given]
+
+
+def _check_automation(specs: list[JobSpec], catalog: Catalog, root: Path) -> list[SpecProblem]:
+    """An asset with an ``automation_condition`` runs with no run config: each required
+    parameter it reads must have a value in its ``asset_defaults`` spec. Returns the problems
+    of assets that no spec selects (those of the folder, not of a file)."""
+    unselected: list[SpecProblem] = []
+    defaults = defaults_specs(specs)
+    selecting: dict[str, list[JobSpec]] = {}
+    for spec in specs:
+        for asset in spec.selected:
+            selecting.setdefault(asset, []).append(spec)
+    for info in catalog.by_name.values():
+        if not info.automated:
+            continue
+        owner = defaults.get(info.name)
+        missing = unfilled_params(owner, info)
+        if not missing:
+            continue
+        listed = ", ".join(f"`{p}`" for p in missing)
+        head = (
+            f"asset `{info.name}` has an `automation_condition`, and declarative automation "
+            f"launches its runs with no run config, so they need a value for {listed}"
+        )
+        if owner is not None:
+            owner.problem(
+                ["asset_defaults"],
+                f"{head}, which this spec does not give: set "
+                + " or ".join(f"`ops_config: {{{info.name}: {{{p}: ...}}}}`" for p in missing),
+            )
+            continue
+        users = selecting.get(info.name, [])
+        if users:
+            names = ", ".join(f"`{s.name}` ({s.path})" for s in users)
+            for spec in users:
+                spec.problem(
+                    _selection_key(spec, info.name),
+                    f"{head}, and no `asset_defaults` spec selects it (specs that select it: "
+                    f"{names}): add `asset_defaults: true` to one of them and give the values "
+                    "there",
+                )
+        else:
+            message = (
+                f"{head}, and no spec selects it: add a spec with `asset_defaults: true` that "
+                "selects it and gives the values"
+            )
+            unselected.append(SpecProblem(str(root), 1, 1, "", message))
+    return unselected
+
+
+def _selection_key(spec: JobSpec, asset: str) -> list[Any]:
+    listed = spec.model.selection
+    if isinstance(listed, list) and asset in listed:
+        return ["selection", listed.index(asset)]
+    return ["selection"]
 
 
 def _check_against_assets(spec: JobSpec, catalog: Catalog) -> None:

@@ -244,7 +244,7 @@ BROKEN_LINES = [
     "`marketing_ingestoin_asset`; did you mean `marketing_ingestion_asset`?",
     f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:2:1: paramter_values: unknown key "
     "`paramter_values`; did you mean `parameter_values`? Valid keys: name, description, "
-    "selection, params_schema, parameter_values, ops_config, tags, schedules, sensors",
+    "asset_defaults, selection, params_schema, parameter_values, ops_config, tags, schedules, sensors",
     f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:7:5: "
     "ops_config.sales_ingestion_asset.batch_size: value does not fit type `int`: expected int, "
     "got str",

@@ -430,7 +430,7 @@ CASES = [
         "unknown-top-level-key",
         "selection: [report]\nparam_schema: {}\n",
         "param_schema: unknown key `param_schema`; did you mean `params_schema`? Valid keys: "
-        "name, description, selection, params_schema, parameter_values, ops_config, tags, "
+        "name, description, asset_defaults, selection, params_schema, parameter_values, ops_config, tags, "
         "schedules, sensors",
         2,
         1,
@@ -703,7 +703,8 @@ def test_every_problem_of_one_file_at_once(tmp_path: Path) -> None:
     assert str(caught.value).splitlines()[1:] == [
         f"{folder}/job.yaml:1:21: selection[1]: unknown asset `ordrs`; did you mean `orders`?",
         f"{folder}/job.yaml:2:1: paramter_values: unknown key `paramter_values`; did you mean "
-        "`parameter_values`? Valid keys: name, description, selection, params_schema, "
+        "`parameter_values`? Valid keys: name, description, asset_defaults, selection, "
+        "params_schema, "
         "parameter_values, ops_config, tags, schedules, sensors",
         f"{folder}/job.yaml:5:31: ops_config.orders.batch_size: value does not fit type `int`: "
         "expected int, got str",

@@ -1,0 +1,196 @@
+"""Runs outside a spec's job: the asset graph's Materialize, ``dagster asset materialize``, asset
+backfills, declarative automation, Python sensors and schedules that target assets.
+
+Such a run carries no spec's values. An asset selected by a spec with ``asset_defaults: true``
+takes that spec's values, resolved as in a run of the spec's job launched with no run config;
+any other asset has only the per-asset fields of its own declarations (``asset.param``). A run
+may lay values over either, under those flat names, in ``resources.params.config.values``.
+
+Pure: no Dagster, no YAML. :class:`SpecIndex` is what the ``params`` resource knows of the
+specs of its code location.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from nexus_dagster.param_types import ParamType, check_value
+from nexus_dagster.rules import (
+    JobField,
+    derive_fields,
+    fields_digest,
+    run_config_from_values,
+    spec_valued_keys,
+    suggest,
+    to_resource_config,
+)
+
+DEFAULTS_TAG_PREFIX = "nexus/asset_defaults."
+"""Run tag ``nexus/asset_defaults.<spec>``: the digest of that spec's fields when a run outside
+spec jobs first resolved values from it (later steps compare theirs to it)."""
+
+
+@dataclass(frozen=True)
+class DefaultsSpec:
+    """A spec with ``asset_defaults: true``: its name, file and fields."""
+
+    name: str
+    path: str
+    fields: tuple[JobField, ...]
+
+    @cached_property
+    def digest(self) -> str:
+        """The digest of the fields, as the spec jobs' ``nexus/params_digest`` tag has it."""
+        return fields_digest(self.fields)
+
+    @property
+    def tag(self) -> str:
+        """The run tag that keeps the digest a run first resolved this spec's values with."""
+        return DEFAULTS_TAG_PREFIX + self.name
+
+
+@dataclass(frozen=True)
+class OutsideValues:
+    """What one asset resolves from in a run outside spec jobs: the ``params`` resource's
+    ``config`` form, the keys that hold the spec's own values, and the spec (if any)."""
+
+    config: dict[str, Any]
+    from_spec: frozenset[str]
+    spec: DefaultsSpec | None
+
+
+@dataclass
+class SpecIndex:
+    """The specs of one code location, as the ``params`` resource needs them at run time.
+
+    Filled while the location loads (``add_spec``, ``add_assets``); several specs folders (the
+    ``NexusJobsComponent`` of one ``dg`` project) fill one index.
+    """
+
+    spec_jobs: set[str] = field(default_factory=set)
+    jobs_by_asset: dict[str, list[str]] = field(default_factory=dict)
+    paths: dict[str, str] = field(default_factory=dict)
+    """The file of each spec job, by job name."""
+    partitioned: dict[str, Sequence[JobField]] = field(default_factory=dict)
+    """The fields of each partitioned spec job, by job name."""
+    defaults: dict[str, DefaultsSpec] = field(default_factory=dict)
+    """The ``asset_defaults`` spec of each asset that has one."""
+    declared: dict[str, Mapping[str, ParamType]] = field(default_factory=dict)
+    """What each asset of the location declares."""
+
+    def add_spec(
+        self,
+        name: str,
+        path: str,
+        selected: Sequence[str],
+        fields: Sequence[JobField],
+        *,
+        partitioned: bool,
+        asset_defaults: bool,
+    ) -> None:
+        """Record a spec job (loaded with assets and checked)."""
+        self.spec_jobs.add(name)
+        self.paths[name] = path
+        for asset in selected:
+            jobs = self.jobs_by_asset.setdefault(asset, [])
+            if name not in jobs:
+                jobs.append(name)
+        if partitioned:
+            self.partitioned[name] = tuple(fields)
+        if asset_defaults:
+            spec = DefaultsSpec(name, path, tuple(fields))
+            for asset in selected:
+                self.defaults[asset] = spec
+
+    def add_assets(self, declared: Mapping[str, Mapping[str, ParamType]]) -> None:
+        """Record what each asset declares."""
+        self.declared.update(declared)
+
+    def fields_for(
+        self, asset: str, declared: Mapping[str, ParamType] | None = None
+    ) -> tuple[tuple[JobField, ...], DefaultsSpec | None]:
+        """The fields a run outside spec jobs may give for ``asset``: those of its
+        ``asset_defaults`` spec, else its own declarations' (``asset.param``, no default)."""
+        spec = self.defaults.get(asset)
+        if spec is not None:
+            return spec.fields, spec
+        if declared is None:
+            declared = self.declared.get(asset, {})
+        return own_fields(asset, declared), None
+
+    def values_for(
+        self,
+        asset: str,
+        declared: Mapping[str, ParamType],
+        values: Mapping[str, Any],
+    ) -> OutsideValues:
+        """What ``asset`` resolves from when a run outside spec jobs gives ``values`` (flat
+        names, already checked by :meth:`value_problems`): the names that are fields of the
+        asset's spec (or its own) laid over that spec's values."""
+        fields, spec = self.fields_for(asset, declared)
+        names = {f.name for f in fields}
+        given = {name: value for name, value in values.items() if name in names}
+        flat, _ = run_config_from_values(fields, given, require=False)
+        return OutsideValues(
+            to_resource_config(fields, flat), frozenset(spec_valued_keys(fields, flat)), spec
+        )
+
+    def value_problems(
+        self, values: Mapping[str, Any], assets: Collection[str] | None
+    ) -> list[tuple[str, str]]:
+        """``(name, message)`` for each value a run outside spec jobs gives that no asset of the
+        run takes (``assets``: the run's assets; ``None``: every asset), or of the wrong type.
+        Messages never repeat a value."""
+        names = [a for a in (self.declared if assets is None else assets) if a in self.declared]
+        by_name: dict[str, list[JobField]] = {}
+        for asset in names:
+            for f in self.fields_for(asset)[0]:
+                by_name.setdefault(f.name, []).append(f)
+        problems: list[tuple[str, str]] = []
+        for name, value in values.items():
+            found = by_name.get(name)
+            if not found:
+                problems.append(
+                    (
+                        name,
+                        f"unknown field `{name}` for the assets of this run"
+                        f"{suggest(name, by_name) or '.'} Fields: {', '.join(sorted(by_name))}",
+                    )
+                )
+                continue
+            for f in found:
+                reason = check_value(f.type, value)
+                if reason:
+                    problems.append(
+                        (name, f"`{name}` does not fit type `{f.type.optional}`: {reason}")
+                    )
+                    break
+        return problems
+
+    def selecting(self, asset: str) -> list[str]:
+        """The spec jobs that select ``asset``, each with its file."""
+        return [f"`{job}` in {self.paths[job]}" for job in self.jobs_by_asset.get(asset, [])]
+
+
+def own_fields(asset: str, declared: Mapping[str, ParamType]) -> tuple[JobField, ...]:
+    """The fields of an asset's own declarations, as a spec that selects it alone and gives no
+    value would have them: ``asset.param`` for each parameter.
+
+    >>> from nexus_dagster.param_types import parse_type as t
+    >>> [f.name for f in own_fields("a", {"x": t("int"), "y": t("string!")})]
+    ['a.x', 'a.y']
+    """
+    fields, _ = derive_fields({asset: declared})
+    return tuple(fields)
+
+
+def values_example(asset: str, param: str) -> str:
+    """The run config a run outside spec jobs takes for one value, in YAML's flow form.
+
+    >>> values_example("sales", "bucket")
+    '`resources: {params: {config: {values: {sales.bucket: ...}}}}`'
+    """
+    return f"`resources: {{params: {{config: {{values: {{{asset}.{param}: ...}}}}}}}}`"
