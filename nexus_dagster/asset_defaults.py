@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import ParamType, check_value
 from nexus_dagster.rules import (
     JobField,
@@ -60,6 +61,7 @@ class OutsideValues:
     config: dict[str, Any]
     from_spec: frozenset[str]
     spec: DefaultsSpec | None
+    problems: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -128,14 +130,17 @@ class SpecIndex:
         values: Mapping[str, Any],
     ) -> OutsideValues:
         """What ``asset`` resolves from when a run outside spec jobs gives ``values`` (flat
-        names, already checked by :meth:`value_problems`): the names that are fields of the
-        asset's spec (or its own) laid over that spec's values."""
+        names): the names that are fields of the asset's spec (or its own) laid over that spec's
+        values; ``problems`` names each of those values of the wrong type."""
         fields, spec = self.fields_for(asset, declared)
         names = {f.name for f in fields}
         given = {name: value for name, value in values.items() if name in names}
-        flat, _ = run_config_from_values(fields, given, require=False)
+        flat, problems = run_config_from_values(fields, given, require=False)
         return OutsideValues(
-            to_resource_config(fields, flat), frozenset(spec_valued_keys(fields, flat)), spec
+            to_resource_config(fields, flat),
+            frozenset(spec_valued_keys(fields, flat)),
+            spec,
+            problems,
         )
 
     def value_problems(
@@ -143,16 +148,25 @@ class SpecIndex:
     ) -> list[tuple[str, str]]:
         """``(name, message)`` for each value a run outside spec jobs gives that no asset of the
         run takes (``assets``: the run's assets; ``None``: every asset), or of the wrong type.
-        Messages never repeat a value."""
-        names = [a for a in (self.declared if assets is None else assets) if a in self.declared]
+        Messages never repeat a value.
+
+        A run's asset this index does not know (a ``NexusParams`` bound to no specs) is judged
+        when it resolves its values (:meth:`values_for`), where its declarations are known.
+        """
+        if not self.declared:
+            return []  # bound to no specs: nothing to judge the names by before the assets run
+        known = [a for a in (self.declared if assets is None else assets) if a in self.declared]
+        unknown = set() if assets is None else set(assets) - set(known)
         by_name: dict[str, list[JobField]] = {}
-        for asset in names:
+        for asset in known:
             for f in self.fields_for(asset)[0]:
                 by_name.setdefault(f.name, []).append(f)
         problems: list[tuple[str, str]] = []
         for name, value in values.items():
             found = by_name.get(name)
-            if not found:
+            if found:
+                problems.extend(_type_problems(name, value, found[:1]))
+            elif split_name(name)[0] not in unknown:
                 problems.append(
                     (
                         name,
@@ -160,19 +174,19 @@ class SpecIndex:
                         f"{suggest(name, by_name) or '.'} Fields: {', '.join(sorted(by_name))}",
                     )
                 )
-                continue
-            for f in found:
-                reason = check_value(f.type, value)
-                if reason:
-                    problems.append(
-                        (name, f"`{name}` does not fit type `{f.type.optional}`: {reason}")
-                    )
-                    break
         return problems
 
     def selecting(self, asset: str) -> list[str]:
         """The spec jobs that select ``asset``, each with its file."""
         return [f"`{job}` in {self.paths[job]}" for job in self.jobs_by_asset.get(asset, [])]
+
+
+def _type_problems(name: str, value: Any, fields: Sequence[JobField]) -> list[tuple[str, str]]:
+    for f in fields:
+        reason = check_value(f.type, value)
+        if reason:
+            return [(name, f"`{name}` does not fit type `{f.type.optional}`: {reason}")]
+    return []
 
 
 def own_fields(asset: str, declared: Mapping[str, ParamType]) -> tuple[JobField, ...]:

@@ -122,16 +122,12 @@ class NexusParams(dg.ConfigurableResource):
                     ["resources.params.config.values"],
                 )
         elif self.values:
+            # Dagster leaves the selection empty or unset when the run is its whole job.
             selected = run.asset_selection
-            assets = None if selected is None else [k.to_user_string() for k in selected]
+            assets = [k.to_user_string() for k in selected] if selected else None
             problems = self.index.value_problems(self.values, assets)
             if problems:
-                raise NexusConfigError(
-                    run.job_name,
-                    "in `resources.params.config.values`: "
-                    + "; ".join(message for _, message in problems),
-                    [name for name, _ in problems],
-                )
+                raise _values_error(run.job_name, problems)
 
     def _run_values(self, job_name: str) -> tuple[dict[str, Any], frozenset[str]]:
         """The resolved ``config`` of this run of ``job_name``, and the keys holding the spec's
@@ -164,6 +160,8 @@ class NexusParams(dg.ConfigurableResource):
             config, from_spec = self._run_values(context.job_name)
         else:
             outside = self.index.values_for(name, declared, self.values)
+            if outside.problems:
+                raise _values_error(context.job_name, outside.problems)
             config, from_spec, spec = outside.config, outside.from_spec, outside.spec
             if self.config:  # the resource's own form, `__nexus_ops__` keys: laid over
                 config = {**config, **self.config}
@@ -276,12 +274,16 @@ def _partitioned_values(
         )
     flat, problems = run_config_from_values(fields, values)
     if problems:
-        raise NexusConfigError(
-            job_name,
-            "in `resources.params.config.values`: " + "; ".join(message for _, message in problems),
-            [name for name, _ in problems],
-        )
+        raise _values_error(job_name, problems)
     return to_resource_config(fields, flat), frozenset(spec_valued_keys(fields, flat))
+
+
+def _values_error(job_name: str, problems: Sequence[tuple[str, str]]) -> NexusConfigError:
+    return NexusConfigError(
+        job_name,
+        "in `resources.params.config.values`: " + "; ".join(message for _, message in problems),
+        [name for name, _ in problems],
+    )
 
 
 def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:

@@ -31,7 +31,7 @@ from nexus_dagster.catalog import Catalog
 from nexus_dagster.errors import NexusRunError
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.param_types import ParamType, check_value
-from nexus_dagster.resource import METADATA_KEY
+from nexus_dagster.resource import METADATA_KEY, SPEC_METADATA_KEY
 from nexus_dagster.rules import (
     SECTIONS,
     JobField,
@@ -327,3 +327,50 @@ def compare(
             ):
                 changed.setdefault(asset, {})[param] = (one, other)
     return changed
+
+
+# --- an asset's materializations in any run ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssetUse:
+    """One materialization of an asset, in any run: the run, its job, the partition, the spec
+    whose values it took outside spec jobs (``None`` in a spec's job), and what it used."""
+
+    run_id: str
+    job: str
+    partition: str | None
+    spec: str | None
+    values: dict[str, ParamUse]
+
+
+def asset_uses(instance: dg.DagsterInstance, asset: str, limit: int) -> list[AssetUse]:
+    """The latest ``limit`` materializations of ``asset``, newest first, with the parameters
+    each recorded (an empty mapping when it recorded none)."""
+    result = instance.fetch_materializations(
+        dg.AssetKey.from_user_string(asset), limit=limit, ascending=False
+    )
+    uses = []
+    for record in result.records:
+        entry = record.event_log_entry
+        materialization = entry.asset_materialization
+        if materialization is None:
+            continue
+        metadata = materialization.metadata
+        table = metadata.get(METADATA_KEY)
+        values = (
+            _recorded(table.data)
+            if isinstance(table, dg.JsonMetadataValue) and isinstance(table.data, Mapping)
+            else {}
+        )
+        spec = metadata.get(SPEC_METADATA_KEY)
+        uses.append(
+            AssetUse(
+                record.run_id,
+                entry.job_name or "",
+                materialization.partition,
+                str(spec.value) if spec is not None else None,
+                values,
+            )
+        )
+    return uses

@@ -283,8 +283,17 @@ def test_missing_value_outside_a_spec_job_names_asset_param_and_fields(probe_out
         dg.materialize([probe_location.alpha], resources={"params": NexusParams()})
     message = str(err.value)
     assert "asset `alpha` needs parameter `bucket`" in message
-    assert "`alpha.bucket`" in message and "`bucket` (shared)" in message
+    assert "add `asset_defaults: true`" not in message  # no spec selects it here
+    assert "select it in a spec with `asset_defaults: true`" in message
+    given = "`resources: {params: {config: {values: {alpha.bucket: ...}}}}`"
+    assert given in message
     assert err.value.names == ("alpha.bucket", "bucket")
+    # the form the message suggests is one the run takes
+    run_config = {"resources": {"params": {"config": {"values": {"alpha.bucket": "b"}}}}}
+    result = dg.materialize(
+        [probe_location.alpha], resources={"params": NexusParams()}, run_config=run_config
+    )
+    assert result.success
 
 
 def test_broken_spec_fails_code_location_load_with_every_problem(tmp_path: Path) -> None:

@@ -198,10 +198,17 @@ def test_global_asset_job_names_the_spec_job_that_supplies_the_value(probe_out: 
         )
     message = str(err.value)
     assert "asset `beta` needs parameter `bucket`" in message
-    assert "set `beta.bucket` (this asset only) or `bucket` (shared)" in message
+    assert "add `asset_defaults: true` to one of the specs that select it (`probe_job` in " in message
     assert message.endswith(
-        "or launch it from a job built from a spec that selects it: `probe_job`"
+        "or give it in the run config as "
+        "`resources: {params: {config: {values: {beta.bucket: ...}}}}`"
     )
+    # both fixes the message names work
+    run_config = {"resources": {"params": {"config": {"values": {"beta.bucket": "given"}}}}}
+    result = implicit.get_subset(asset_selection={dg.AssetKey("beta")}).execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), run_config=run_config
+    )
+    assert result.success
 
 
 def test_materialization_records_values_and_sources(probe_out: Path) -> None:

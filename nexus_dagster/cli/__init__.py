@@ -15,9 +15,12 @@ Example::
     nexus-dagster update sales_job --set sales_ingestion_asset.batch_size=500
     nexus-dagster runs sales_job --limit 5
     nexus-dagster diff RUN_A RUN_B
+    nexus-dagster render --asset sales_ingestion_asset
+    nexus-dagster runs --asset sales_ingestion_asset --json
 
 The commands live in one module per group (``specs``: the spec files; ``history``: past runs,
-read from the Dagster instance); the parser is declared here, once.
+read from the Dagster instance; ``assets``: one asset outside spec jobs); the parser is declared
+here, once.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from nexus_dagster.authoring import parse_assignment
-from nexus_dagster.cli.common import PROBLEMS, PROG, Exit, rel, warn
+from nexus_dagster.cli.assets import cmd_render_asset, cmd_runs_asset
+from nexus_dagster.cli.common import CANNOT_RUN, PROBLEMS, PROG, Exit, rel, warn
 from nexus_dagster.cli.history import cmd_diff, cmd_runs
 from nexus_dagster.cli.specs import (
     cmd_create,
@@ -46,6 +50,19 @@ __all__ = ["build_parser", "main"]
 
 
 # --- argument parsing -----------------------------------------------------------------------
+
+_ASSET_HELP = "an asset (its key as Dagster prints it), in runs outside spec jobs, instead of JOB"
+
+
+def _job_or_asset(
+    for_job: Callable[[argparse.Namespace], int], for_asset: Callable[[argparse.Namespace], int]
+) -> Callable[[argparse.Namespace], int]:
+    def handler(args: argparse.Namespace) -> int:
+        if (args.job is None) == (args.asset is None):
+            raise Exit(CANNOT_RUN, "give a JOB or --asset ASSET (one of them)")
+        return for_asset(args) if args.asset is not None else for_job(args)
+
+    return handler
 
 
 def _assignment(text: str) -> tuple[str, Any]:
@@ -133,12 +150,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     render_cmd = command(
-        "render", cmd_render, "show each asset's resolved values and the run config"
+        "render",
+        _job_or_asset(cmd_render, cmd_render_asset),
+        "show each asset's resolved values and the run config (of JOB, or of --asset A in "
+        "runs outside spec jobs)",
     )
-    render_cmd.add_argument("job", metavar="JOB")
+    render_cmd.add_argument("job", metavar="JOB", nargs="?")
+    render_cmd.add_argument("--asset", metavar="ASSET", help=_ASSET_HELP)
     render_cmd.add_argument("--set", **setter)  # type: ignore[arg-type]
     render_cmd.add_argument(
-        "--partition", metavar="KEY", help="a partitioned job's partition, for {{partition.*}}"
+        "--partition", metavar="KEY", help="a partition of the job or asset, for {{partition.*}}"
     )
 
     migrate = command("migrate", cmd_migrate, "rewrite older-form specs into the prefixed form")
@@ -153,8 +174,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="know the code location: its asset keys, and the names and types they declare",
     )
 
-    runs = command("runs", cmd_runs, "a job's latest runs and the values each was launched with")
-    runs.add_argument("job", metavar="JOB")
+    runs = command(
+        "runs",
+        _job_or_asset(cmd_runs, cmd_runs_asset),
+        "a job's latest runs and the values each was launched with, or (--asset A) an asset's "
+        "latest materializations in any run and the values each used",
+    )
+    runs.add_argument("job", metavar="JOB", nargs="?")
+    runs.add_argument("--asset", metavar="ASSET", help=_ASSET_HELP)
     runs.add_argument("--limit", type=int, default=10, metavar="N", help="how many (default 10)")
     runs.add_argument("--json", action="store_true", help="print JSON for scripts")
 

@@ -42,7 +42,7 @@ from nexus_dagster.run_history import (
 from nexus_dagster.spec import JobSpec
 
 
-def _instance() -> dg.DagsterInstance:
+def cli_instance() -> dg.DagsterInstance:
     try:
         return open_instance()
     except NexusRunError as err:
@@ -66,7 +66,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
         raise Exit(CANNOT_RUN, "--limit must be 1 or more")
     _, specs_dir, _, specs = loaded(args, args.job)
     spec = job_named(specs, specs_dir, args.job)
-    runs = job_runs(_instance(), spec.name, args.limit)
+    runs = job_runs(cli_instance(), spec.name, args.limit)
     if args.json:
         rows = [
             {
@@ -125,7 +125,7 @@ def _use_text(use: ParamUse | None) -> str:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """Per asset, each parameter whose resolved value or source differs between two runs."""
-    instance = _instance()
+    instance = cli_instance()
     first, second = _run(instance, args.run_a), _run(instance, args.run_b)
     try:
         folders = every_folder(args)
@@ -191,7 +191,7 @@ def run_values_for(spec: JobSpec, run_id: str) -> dict[str, Any]:
     name the job no longer has or a value that does not fit its type now (a secret given as a
     plain value, say).
     """
-    run = _run(_instance(), run_id)
+    run = _run(cli_instance(), run_id)
     if run.job != spec.name:
         raise NexusEditError(
             str(spec.path),
