@@ -3,7 +3,9 @@
 
 Buckets are folders under ``data/`` (or under ``$NEXUS_EXAMPLE_DATA``): the ingestion assets
 read every CSV in their ``source_bucket`` and write one combined CSV into ``target_bucket``;
-``report`` summarises both into a Markdown file there. ``sales_sample`` takes Dagster's own op
+``report`` summarises both into a Markdown file there. ``sales_ingestion_asset`` is automated
+(``automation_condition``), with the values of ``job_specs/daily_report_job.yaml``, an
+``asset_defaults`` spec. ``sales_sample`` takes Dagster's own op
 config (a ``dg.Config``) beside its parameters. ``daily_orders`` and ``daily_summary`` are
 partitioned by day: each partition reads ``<source_bucket>/<date>.csv``.
 """
@@ -46,6 +48,10 @@ def _write_rows(bucket: str, file_name: str, rows: list[dict[str, str]]) -> Path
 @nexus_asset(
     params={"source_bucket": "string!", "target_bucket": "string!", "batch_size": "int"},
     group_name="ingestion",
+    # Declarative automation: every morning, once Dagster's automation condition sensor is
+    # turned on (it starts stopped). Its runs carry no run config: the values come from the
+    # `asset_defaults: true` spec that selects this asset (job_specs/daily_report_job.yaml).
+    automation_condition=dg.AutomationCondition.on_cron("0 6 * * *"),
 )
 def sales_ingestion_asset(
     context: dg.AssetExecutionContext, params: NexusParams

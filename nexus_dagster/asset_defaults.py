@@ -12,6 +12,7 @@ specs of its code location.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -50,7 +51,9 @@ class DefaultsSpec:
     @property
     def tag(self) -> str:
         """The run tag that keeps the digest a run first resolved this spec's values with."""
-        return DEFAULTS_TAG_PREFIX + self.name
+        # Dagster's tag keys allow 63 characters after the `nexus/` namespace.
+        name = self.name if len(DEFAULTS_TAG_PREFIX + self.name) <= 69 else _short(self.name)
+        return DEFAULTS_TAG_PREFIX + name
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,10 @@ class SpecIndex:
     def selecting(self, asset: str) -> list[str]:
         """The spec jobs that select ``asset``, each with its file."""
         return [f"`{job}` in {self.paths[job]}" for job in self.jobs_by_asset.get(asset, [])]
+
+
+def _short(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
 
 
 def _type_problems(name: str, value: Any, fields: Sequence[JobField]) -> list[tuple[str, str]]:

@@ -37,8 +37,9 @@ PARTITION_METADATA_KEY = "nexus/partition"
 SPEC_METADATA_KEY = "nexus/spec"
 """Materialization metadata of a run outside spec jobs: the ``asset_defaults`` spec whose
 values the asset resolved."""
-_TAGGED: set[tuple[str, str]] = set()
-"""(run id, tag) of the ``asset_defaults`` digests this process has put on its runs."""
+_CHECKED: set[tuple[str, str]] = set()
+"""(run id, tag) of the ``asset_defaults`` digests this process has put on, or checked against,
+its runs."""
 
 
 class NexusParams(dg.ConfigurableResource):
@@ -327,14 +328,16 @@ def _keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
     # A run outside spec jobs has no digest tag from its job (Dagster's asset job has no spec),
     # and every step process loads the spec files anew. The first step to resolve the spec's
     # values keeps the digest on the run; a later step whose spec differs refuses to go on
-    # rather than mix the values of two versions of the spec.
-    first = context.run.tags.get(spec.tag)
-    if first is None:
-        if (context.run_id, spec.tag) not in _TAGGED:
-            context.instance.add_run_tags(context.run_id, {spec.tag: spec.digest})
-            _TAGGED.add((context.run_id, spec.tag))
+    # rather than mix the values of two versions of the spec. A step process is handed the run
+    # as it was at launch, so the tag is read from the instance (once per process and spec:
+    # the specs a process loaded do not change under it).
+    if (context.run_id, spec.tag) in _CHECKED:
         return
-    if first != spec.digest:
+    run = context.instance.get_run_by_id(context.run_id)
+    first = run.tags.get(spec.tag) if run is not None else None
+    if first is None:
+        context.instance.add_run_tags(context.run_id, {spec.tag: spec.digest})
+    elif first != spec.digest:
         raise NexusParamError(
             "",
             "",
@@ -343,6 +346,7 @@ def _keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
             f"{spec.digest} now): this step would not see the values the run began with. "
             "Launch a new run to use the edited spec.",
         )
+    _CHECKED.add((context.run_id, spec.tag))
 
 
 def _record_metadata(

@@ -1,0 +1,433 @@
+"""Runs outside a spec's job: `dagster asset materialize` (the run of the asset graph's
+Materialize button), its values in `resources.params.config.values`, the refusals when the run
+starts, the messages that name a fix that works, and the spec checks of `asset_defaults`."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from nexus_dagster import (
+    NexusConfigError,
+    NexusParamError,
+    NexusParams,
+    NexusSpecError,
+    build_definitions,
+    load_job_specs,
+    nexus_asset,
+)
+
+from .conftest import REPO, example_location, write_specs
+
+BIN = Path(sys.executable).parent
+DEFINITIONS = str(REPO / "definitions.py")
+CONSISTENCY = str(Path(__file__).parent / "locations" / "consistency_location.py")
+
+
+def run(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN / command[0]), *command[1:]],
+        env=env or dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+
+
+def latest(asset: str) -> tuple[dict[str, Any], dg.DagsterRun]:
+    """The newest materialization of ``asset`` in DAGSTER_HOME's instance: its metadata (raw
+    values) and its run."""
+    with dg.DagsterInstance.get() as instance:
+        record = instance.fetch_materializations(dg.AssetKey.from_user_string(asset), limit=1)
+        entry = record.records[0].event_log_entry
+        assert entry.asset_materialization is not None
+        metadata = {k: v.value for k, v in entry.asset_materialization.metadata.items()}
+        found = instance.get_run_by_id(record.records[0].run_id)
+        assert found is not None
+        return metadata, found
+
+
+def use(value: Any, source: str, field: str) -> dict[str, Any]:
+    return {"value": value, "source": source, "field": field}
+
+
+# --- the example location, through the dagster CLI ------------------------------------------
+
+
+def test_asset_materialize_resolves_the_asset_defaults_spec_values(
+    example_data: Path, dagster_home: Path
+) -> None:
+    result = run(
+        "dagster", "asset", "materialize", "--select", "sales_ingestion_asset", "-f", DEFINITIONS
+    )
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+    metadata, launched = latest("sales_ingestion_asset")
+    # job_specs/daily_report_job.yaml (asset_defaults: true), as its job launched with no config
+    recorded = {
+        "source_bucket": use("sales-raw", "default", "sales_ingestion_asset.source_bucket"),
+        "target_bucket": use("reports-lake", "default", "target_bucket"),
+        "batch_size": use(500, "default", "sales_ingestion_asset.batch_size"),
+    }
+    assert metadata["nexus/params"] == recorded
+    assert metadata["nexus/spec"] == "daily_report_job"
+    assert launched.job_name == "__ASSET_JOB"
+    assert launched.tags["nexus/asset_defaults.daily_report_job"]  # the digest, kept on the run
+    assert (example_data / "reports-lake" / "sales.csv").exists()
+
+    history = run("nexus-dagster", "runs", "--asset", "sales_ingestion_asset", "--json")
+    assert history.returncode == 0, history.stderr
+    assert json.loads(history.stdout) == [
+        {"run_id": launched.run_id, "job": "__ASSET_JOB", "partition": None, "values": recorded}
+    ]
+    text = run("nexus-dagster", "runs", "--asset", "sales_ingestion_asset")
+    assert launched.run_id in text.stdout and "daily_report_job" in text.stdout
+    assert "source_bucket=sales-raw (default)" in text.stdout
+
+
+def test_asset_materialize_of_a_partition_takes_values_laid_over_the_spec(
+    example_data: Path, dagster_home: Path
+) -> None:
+    values = {"min_amount": 30, "daily_summary.target_bucket": "orders-lake"}
+    config = {"resources": {"params": {"config": {"values": values}}}}
+    result = run(
+        "dagster", "asset", "materialize", "--select", "daily_orders,daily_summary",
+        "--partition", "2026-11-02", "--config-json", json.dumps(config), "-f", DEFINITIONS,
+    )  # fmt: skip
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+
+    metadata, _ = latest("daily_summary")
+    assert metadata["nexus/params"] == {
+        "min_amount": use(30, "shared", "min_amount"),
+        "target_bucket": use("orders-lake", "per-asset", "daily_summary.target_bucket"),
+    }
+    assert metadata["nexus/partition"] == "2026-11-02"
+    assert metadata["nexus/spec"] == "daily_orders_job"
+    report = (example_data / "orders-lake" / "orders" / "2026-11-02.md").read_text()
+    assert report.startswith("# Orders from 2026-11-02T00:00:00+00:00 to 2026-11-03T00:00:00+00:00")
+
+    history = run("nexus-dagster", "runs", "--asset", "daily_summary", "--json")
+    assert json.loads(history.stdout)[0]["partition"] == "2026-11-02"
+
+
+def test_asset_materialize_refuses_bad_values_before_any_asset_runs(
+    example_data: Path, dagster_home: Path
+) -> None:
+    values = {"sales_ingestion_asset.source_buket": "x", "target_bucket": 5}
+    config = {"resources": {"params": {"config": {"values": values}}}}
+    result = run(
+        "dagster", "asset", "materialize", "--select", "sales_ingestion_asset",
+        "--config-json", json.dumps(config), "-f", DEFINITIONS,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert (
+        "unknown field `sales_ingestion_asset.source_buket` for the assets of this run; did you "
+        "mean `sales_ingestion_asset.source_bucket`?" in output
+    )
+    assert "`target_bucket` does not fit type `string`: expected string, got int" in output
+    assert not (example_data / "reports-lake").exists()
+
+
+def test_render_asset_shows_what_a_run_outside_spec_jobs_resolves(
+    example_data: Path, dagster_home: Path
+) -> None:
+    result = run("nexus-dagster", "render", "-f", DEFINITIONS, "--asset", "daily_summary",
+                 "--partition", "2026-11-03", "--set", "min_amount=5")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == (
+        "daily_summary: outside spec jobs, values of the `asset_defaults` spec `daily_orders_job`"
+    )
+    assert "  min_amount     5            shared   min_amount" in lines
+    assert "  target_bucket  orders-lake  default  target_bucket" in lines
+    assert "    input: orders-lake/orders/2026-11-03.csv" in lines
+    assert "          min_amount: 5" in lines  # the run config that gives the value
+
+    missing = run("nexus-dagster", "render", "-f", DEFINITIONS, "--asset", "sales_sample")
+    assert missing.returncode == 1
+    assert "no `asset_defaults` spec gives values; specs that select it: `sales_sample_job`" in (
+        missing.stdout
+    )
+    assert (
+        "error: required parameter `target_bucket` has no value; give it with --set "
+        "sales_sample.target_bucket=VALUE" in missing.stderr
+    )
+    both = run("nexus-dagster", "render", "-f", DEFINITIONS, "sales_job", "--asset", "report")
+    assert both.returncode == 2 and "give a JOB or --asset ASSET (one of them)" in both.stderr
+
+
+def test_an_asset_without_asset_defaults_spec_names_the_fix_and_the_fix_works(
+    example_data: Path,
+) -> None:
+    job = example_location().defs.resolve_implicit_global_asset_job_def()
+    with pytest.raises(NexusParamError) as err:
+        job.execute_in_process(
+            asset_selection=[dg.AssetKey("sales_sample")], instance=dg.DagsterInstance.ephemeral()
+        )
+    message = str(err.value)
+    assert message.startswith(
+        "asset `sales_sample` needs parameter `target_bucket` but the run of job `__ASSET_JOB`, "
+        "which is not a job built from a spec, has no value for it: add `asset_defaults: true` "
+        "to one of the specs that select it (`sales_sample_job` in "
+    )
+    assert message.endswith(
+        "or give it in the run config as "
+        "`resources: {params: {config: {values: {sales_sample.target_bucket: ...}}}}`"
+    )
+    (example_data / "sample-lake").mkdir()
+    (example_data / "sample-lake" / "sales.csv").write_text("amount\n1\n2\n")
+    values = {"sales_sample.target_bucket": "sample-lake"}
+    result = job.execute_in_process(
+        asset_selection=[dg.AssetKey("sales_sample")],
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"resources": {"params": {"config": {"values": values}}}},
+    )
+    assert result.success
+
+
+# --- a location of the test's own --------------------------------------------------------------
+
+CALLS: list[str] = []
+
+
+@nexus_asset(params={"bucket": "string!", "n": "int", "token": "secret"})
+def loader(context: dg.AssetExecutionContext, params: NexusParams) -> None:
+    CALLS.append("loader")
+    params.for_asset(context)
+
+
+@nexus_asset(params={"bucket": "string!"}, deps=[loader])
+def summary(context: dg.AssetExecutionContext, params: NexusParams) -> None:
+    CALLS.append("summary")
+    params.for_asset(context)
+
+
+@nexus_asset(
+    params={"bucket": "string!"}, automation_condition=dg.AutomationCondition.on_cron("0 * * * *")
+)
+def automated(context: dg.AssetExecutionContext, params: NexusParams) -> None:
+    params.for_asset(context)
+
+
+ASSETS = [loader, summary]
+DEFAULTS_SPEC = """
+asset_defaults: true
+selection: [loader, summary]
+parameter_values: {bucket: lake}
+ops_config: {loader: {n: 3}}
+"""
+
+
+def outside(defs: dg.Definitions, values: dict[str, Any]) -> dg.ExecuteInProcessResult:
+    CALLS.clear()
+    return defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(),
+        run_config={"resources": {"params": {"config": {"values": values}}}},
+    )
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"loader.buckt": "x"},
+            "unknown field `loader.buckt` for the assets of this run; did you mean "
+            "`loader.bucket`? Fields: bucket, loader.bucket, loader.n, loader.token, summary.bucket",
+        ),
+        ({"loader.n": "three"}, "`loader.n` does not fit type `int`: expected int, got str"),
+        (
+            {"loader.token": "hunter2"},
+            "`loader.token` does not fit type `secret`: a secret takes only an environment "
+            "reference such as `{env: MY_VAR}`",
+        ),
+    ],
+    ids=["unknown", "wrong-type", "plain-secret"],
+)
+def test_values_outside_spec_jobs_are_checked_when_the_run_starts(
+    tmp_path: Path, values: dict[str, Any], message: str
+) -> None:
+    defs = build_definitions(write_specs(tmp_path, {"lake.yaml": DEFAULTS_SPEC}), assets=ASSETS)
+    with pytest.raises(dg.DagsterResourceFunctionError) as err:
+        outside(defs, values)
+    refusal = err.value.user_exception
+    assert isinstance(refusal, NexusConfigError)
+    assert str(refusal) == f"job `__ASSET_JOB`: in `resources.params.config.values`: {message}"
+    assert refusal.names == tuple(values)
+    assert "hunter2" not in str(refusal)
+    assert CALLS == []  # refused before any asset's code
+
+
+def test_values_outside_spec_jobs_lay_over_the_spec_per_asset_first(tmp_path: Path) -> None:
+    defs = build_definitions(write_specs(tmp_path, {"lake.yaml": DEFAULTS_SPEC}), assets=ASSETS)
+    result = outside(defs, {"summary.bucket": "own", "loader.n": 4})
+    assert result.success and CALLS == ["loader", "summary"]
+    recorded = {
+        node: result.asset_materializations_for_node(node)[0].metadata
+        for node in ("loader", "summary")
+    }
+    assert recorded["loader"]["nexus/params"].value == {
+        "bucket": use("lake", "default", "bucket"),
+        "n": use(4, "per-asset", "loader.n"),
+    }
+    assert recorded["summary"]["nexus/params"].value == {
+        "bucket": use("own", "per-asset", "summary.bucket")
+    }
+    assert recorded["summary"]["nexus/spec"].value == "lake"
+
+
+def test_a_spec_job_run_is_not_a_run_outside_spec_jobs(tmp_path: Path) -> None:
+    defs = build_definitions(write_specs(tmp_path, {"lake.yaml": DEFAULTS_SPEC}), assets=ASSETS)
+    result = defs.resolve_job_def("lake").execute_in_process(
+        run_config={"bucket": "launch"}, instance=dg.DagsterInstance.ephemeral()
+    )
+    metadata = result.asset_materializations_for_node("loader")[0].metadata
+    assert metadata["nexus/params"].value["bucket"] == use("launch", "shared", "bucket")
+    assert "nexus/spec" not in metadata
+
+
+def problems_of(folder: Path, assets: list[Any]) -> list[str]:
+    with pytest.raises(NexusSpecError) as err:
+        load_job_specs(folder, assets=assets)
+    return [str(p).removeprefix(f"{folder}/") for p in err.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("files", "assets", "expected"),
+    [
+        (
+            {"a.yaml": DEFAULTS_SPEC, "b.yaml": "asset_defaults: true\nselection: [summary]\n"},
+            ASSETS,
+            [
+                "a.yaml:1:1: asset_defaults: asset `summary` is selected by 2 `asset_defaults` "
+                "specs ({d}/a.yaml, {d}/b.yaml); its values outside spec jobs must come from "
+                "one: set `asset_defaults: true` in only one of them",
+                "b.yaml:1:1: asset_defaults: asset `summary` is selected by 2 `asset_defaults` "
+                "specs ({d}/a.yaml, {d}/b.yaml); its values outside spec jobs must come from "
+                "one: set `asset_defaults: true` in only one of them",
+            ],
+        ),
+        (
+            {"a.yaml": "asset_defaults: sure\nselection: [loader]\n"},
+            ASSETS,
+            ["a.yaml:1:1: asset_defaults: must be `true` or `false` (got str)"],
+        ),
+        (
+            {"a.yaml": "asset_defaults: true\nselection: [automated]\n"},
+            [automated],
+            [
+                "a.yaml:1:1: asset_defaults: asset `automated` has an `automation_condition`, "
+                "and declarative automation launches its runs with no run config, so they need "
+                "a value for `bucket`, which this spec does not give: set "
+                "`ops_config: {automated: {bucket: ...}}`"
+            ],
+        ),
+        (
+            {"a.yaml": "selection: [automated]\nparameter_values: {bucket: x}\n"},
+            [automated],
+            [
+                "a.yaml:1:13: selection[0]: asset `automated` has an `automation_condition`, and "
+                "declarative automation launches its runs with no run config, so they need a "
+                "value for `bucket`, and no `asset_defaults` spec selects it (specs that select "
+                "it: `a` ({d}/a.yaml)): add `asset_defaults: true` to one of them and give the "
+                "values there"
+            ],
+        ),
+        (
+            {"a.yaml": "selection: [loader]\nparameter_values: {bucket: x}\n"},
+            [loader, automated],
+            [
+                "{d}:1:1: asset `automated` has an `automation_condition`, and declarative "
+                "automation launches its runs with no run config, so they need a value for "
+                "`bucket`, and no spec selects it: add a spec with `asset_defaults: true` that "
+                "selects it and gives the values"
+            ],
+        ),
+    ],
+    ids=[
+        "two-defaults-specs",
+        "not-a-boolean",
+        "automated-defaults-without-value",
+        "automated-without-defaults-spec",
+        "automated-in-no-spec",
+    ],
+)
+def test_asset_defaults_spec_problems(
+    tmp_path: Path, files: dict[str, str], assets: list[Any], expected: list[str]
+) -> None:
+    folder = write_specs(tmp_path / "specs", files)
+    assert problems_of(folder, assets) == [line.replace("{d}", str(folder)) for line in expected]
+
+
+def test_an_automated_asset_with_its_values_loads(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path,
+        {"a.yaml": "asset_defaults: true\nselection: [automated]\nparameter_values: {bucket: x}\n"},
+    )
+    defs = build_definitions(folder, assets=[automated])
+    result = defs.resolve_implicit_global_asset_job_def().execute_in_process(
+        instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.asset_materializations_for_node("automated")[0].metadata[
+        "nexus/params"
+    ].value == {"bucket": use("x", "default", "bucket")}
+
+
+def test_validate_reports_an_automated_asset_that_cannot_run(tmp_path: Path) -> None:
+    location = tmp_path / "location.py"
+    location.write_text(
+        "import dagster as dg\nfrom nexus_dagster import build_definitions, nexus_asset\n\n"
+        "@nexus_asset(params={'bucket': 'string!'}, "
+        "automation_condition=dg.AutomationCondition.on_cron('0 * * * *'))\n"
+        "def automated(context, params):\n    params.for_asset(context)\n\n"
+        "defs = build_definitions('specs', assets=[automated])\n"
+    )
+    write_specs(tmp_path / "specs", {"a.yaml": "selection: [automated]\n"})
+    result = run("nexus-dagster", "validate", "-f", str(location))
+    assert result.returncode == 1
+    assert "selection[0]: asset `automated` has an `automation_condition`" in result.stdout + (
+        result.stderr
+    )
+
+
+# --- a spec edited while a multiprocess run is in flight -------------------------------------
+
+
+@pytest.mark.parametrize("edit", [False, True], ids=["unchanged", "edited-mid-run"])
+def test_later_steps_of_an_asset_run_resolve_what_the_first_did_or_fail(
+    tmp_path: Path, edit: bool
+) -> None:
+    specs = write_specs(
+        tmp_path / "specs",
+        {"edit_job.yaml": "asset_defaults: true\nselection: [first, second]\n"
+         "parameter_values:\n  bucket: before\n"},
+    )  # fmt: skip
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NEXUS_TEST_SPECS": str(specs),
+        "PROBE_OUT": str(tmp_path / "out"),
+        "EDIT_SPEC_DURING_RUN": "1" if edit else "",
+    }
+    # `dagster asset materialize` runs `execute_job` with the default executor: multiprocess,
+    # one process per step, each loading the spec files anew.
+    result = run("dagster", "asset", "materialize", "--select", "first,second", "-f",
+                 CONSISTENCY, env=env)  # fmt: skip
+    output = result.stdout + result.stderr
+    assert "Executing steps using multiprocess executor" in output
+    if not edit:
+        assert result.returncode == 0, output[-3000:]
+        assert json.loads((tmp_path / "out" / "second.json").read_text()) == {"bucket": "before"}
+        return
+    assert result.returncode != 0
+    assert not (tmp_path / "out" / "second.json").exists()
+    assert "the `asset_defaults` spec `edit_job`" in output
+    assert "changed while this run was in flight" in output
+    assert "Launch a new run to use the edited spec." in output
