@@ -1,0 +1,87 @@
+"""Declarative automation through the real daemon of `dagster dev`: an automation condition
+sensor (running by default) ticks an asset with `AutomationCondition.on_cron("* * * * *")`; the
+run it launches has no run config, and the asset takes the values of its `asset_defaults` spec."""
+
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from .conftest import new_dagster_home, write_specs
+from .ui_support import DAGSTER, _free_port, _stop
+
+LOCATION = Path(__file__).parent / "locations" / "automation_location.py"
+# The cron ticks each minute; the sensor evaluates every 10 s or so and fires on the first
+# evaluation after a tick has passed: a run within about two minutes of the start.
+WAIT = 180.0
+
+pytestmark = pytest.mark.timeout(WAIT + 60)
+
+
+def test_automation_condition_sensor_runs_the_asset_with_its_spec_values(tmp_path: Path) -> None:
+    specs = write_specs(
+        tmp_path / "specs",
+        {
+            "ticks.yaml": """
+                asset_defaults: true
+                selection: [ticked]
+                parameter_values: {bucket: auto-lake}
+                ops_config: {ticked: {n: 7}}
+            """
+        },
+    )
+    home = new_dagster_home(tmp_path / "home")
+    out = tmp_path / "out"
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NEXUS_TEST_SPECS": str(specs),
+        "PROBE_OUT": str(out),
+    }
+    log = tmp_path / "dev.log"
+    command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(_free_port()), "-f", str(LOCATION)]
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            command, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + WAIT
+        written: list[Path] = []
+        while not written and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()[-3000:]
+            time.sleep(1)
+            written = sorted(out.glob("ticked-*.json"))
+        assert written, f"no automated run within {WAIT:.0f} s:\n{log.read_text()[-3000:]}"
+        assert json.loads(written[0].read_text()) == {"uri": "s3://auto-lake/ticks/7"}
+        run_id = written[0].stem.removeprefix("ticked-")
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            status = None
+            while time.monotonic() < deadline:
+                run = instance.get_run_by_id(run_id)
+                assert run is not None
+                status = run.status
+                if status in {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE}:
+                    break
+                time.sleep(0.5)
+            assert status == dg.DagsterRunStatus.SUCCESS
+            assert run.job_name == "__ASSET_JOB"
+            assert run.tags.get("dagster/from_automation_condition") == "true"
+            assert run.tags.get("dagster/sensor_name") == "nexus_automation"
+            assert run.run_config == {}
+            records = instance.fetch_materializations(dg.AssetKey("ticked"), limit=1).records
+            materialization = records[0].event_log_entry.asset_materialization
+            assert materialization is not None
+            metadata = {k: v.value for k, v in materialization.metadata.items()}
+        assert metadata["nexus/spec"] == "ticks"
+        assert metadata["nexus/params"] == {
+            "bucket": {"value": "auto-lake", "source": "default", "field": "bucket"},
+            "n": {"value": 7, "source": "default", "field": "ticked.n"},
+        }
+        print(json.dumps({"run_id": run_id, "tags": dict(run.tags), "metadata": metadata}))
+    finally:
+        _stop(process)
