@@ -44,3 +44,4 @@ clean:
 .PHONY: bench
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/asset_graph.py

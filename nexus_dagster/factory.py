@@ -26,7 +26,7 @@ from nexus_dagster.errors import NexusSpecError
 from nexus_dagster.jobs import build_job
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
-from nexus_dagster.spec import JobSpec, entry_names, gc_paused, load_job_specs
+from nexus_dagster.spec import JobSpec, entry_names, gc_paused, load_checked_specs
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
 """Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""
@@ -107,7 +107,8 @@ def build_specs_folder(
     built = Built(index)
     with gc_paused():
         try:
-            specs = load_job_specs(folder, assets=assets)
+            catalog = Catalog(assets)
+            specs = load_checked_specs(folder, catalog)
             if claims is not None:
                 claims.claim(specs, folder, owner)
         except NexusSpecError as err:
@@ -127,7 +128,7 @@ def build_specs_folder(
                 asset_defaults=spec.model.asset_defaults,
             )
             built.sections.extend(entry_sections(spec))
-        index.add_assets({name: info.params for name, info in Catalog(assets).by_name.items()})
+        index.add_assets({name: info.params for name, info in catalog.by_name.items()})
     return built
 
 

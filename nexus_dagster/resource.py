@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import dagster as dg
 from pydantic import PrivateAttr
 
-from nexus_dagster.asset_defaults import DefaultsSpec, SpecIndex, values_example
+from nexus_dagster.asset_defaults import DefaultsSpec, OutsideValues, SpecIndex, values_example
 from nexus_dagster.declarations import declared_config, declared_params
 from nexus_dagster.errors import NexusConfigError, NexusParamError
 from nexus_dagster.naming import ops_key, prefixed
@@ -70,6 +70,7 @@ class NexusParams(dg.ConfigurableResource):
     """Values by flat name (``target_bucket``, ``asset.param``) for a partitioned spec job, or
     for a run outside spec jobs (laid over the assets' ``asset_defaults`` specs)."""
     _effective: tuple[str, dict[str, Any], frozenset[str]] | None = PrivateAttr(default=None)
+    _outside: dict[str, tuple[Any, OutsideValues]] = PrivateAttr(default_factory=dict)
     index: ClassVar[SpecIndex] = SpecIndex()
     """The specs of the code location: which jobs are spec jobs, their fields, and each asset's
     ``asset_defaults`` spec.
@@ -144,6 +145,21 @@ class NexusParams(dg.ConfigurableResource):
             self._effective = (job_name, config, from_spec)
         return self._effective[1], self._effective[2]
 
+    def _outside_values(self, asset: str, declared: Mapping[str, ParamType]) -> OutsideValues:
+        """What ``asset`` resolves from in a run outside spec jobs (computed once per spec and
+        run: every asset of one ``asset_defaults`` spec lays the run's values over the same
+        fields)."""
+        spec = self.index.defaults.get(asset)
+        key = spec.name if spec is not None else f"asset:{asset}"
+        # Dagster copies the resource per run and the copies share this dict: an entry is
+        # used only by the copy whose values made it.
+        cached = self._outside.get(key)
+        if cached is not None and cached[0] is self.values:
+            return cached[1]
+        outside = self.index.values_for(asset, declared, self.values)
+        self._outside[key] = (self.values, outside)
+        return outside
+
     def for_asset(
         self, context: AssetContext, asset_key: str | dg.AssetKey | None = None
     ) -> Mapping[str, Any]:
@@ -160,7 +176,7 @@ class NexusParams(dg.ConfigurableResource):
         if context.job_name in self.index.spec_jobs:
             config, from_spec = self._run_values(context.job_name)
         else:
-            outside = self.index.values_for(name, declared, self.values)
+            outside = self._outside_values(name, declared)
             if outside.problems:
                 raise _values_error(context.job_name, outside.problems)
             config, from_spec, spec = outside.config, outside.from_spec, outside.spec
@@ -330,8 +346,12 @@ def _keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
     # values keeps the digest on the run; a later step whose spec differs refuses to go on
     # rather than mix the values of two versions of the spec. A step process is handed the run
     # as it was at launch, so the tag is read from the instance (once per process and spec:
-    # the specs a process loaded do not change under it).
+    # the specs a process loaded do not change under it). A process that executes every step
+    # of the run (the in-process executor, a one-step run) has nothing to agree with.
     if (context.run_id, spec.tag) in _CHECKED:
+        return
+    if _whole_run_here(context):
+        _CHECKED.add((context.run_id, spec.tag))
         return
     run = context.instance.get_run_by_id(context.run_id)
     first = run.tags.get(spec.tag) if run is not None else None
@@ -347,6 +367,13 @@ def _keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
             "Launch a new run to use the edited spec.",
         )
     _CHECKED.add((context.run_id, spec.tag))
+
+
+def _whole_run_here(context: AssetContext) -> bool:
+    plan = context.get_step_execution_context().execution_plan
+    run_steps = context.run.step_keys_to_execute
+    total = len(run_steps) if run_steps is not None else len(plan.steps)
+    return len(plan.step_keys_to_execute) >= total
 
 
 def _record_metadata(

@@ -213,7 +213,13 @@ def load_job_specs(
         [(f.name, f.required, f.default) for f in specs[0].fields]
     """
     with gc_paused():
-        return _load_job_specs(Path(specs_dir), assets)
+        return _load_job_specs(Path(specs_dir), Catalog(assets) if assets is not None else None)
+
+
+def load_checked_specs(specs_dir: Path, catalog: Catalog) -> list[JobSpec]:
+    """:func:`load_job_specs` with the code location's assets already read into ``catalog``."""
+    with gc_paused():
+        return _load_job_specs(specs_dir, catalog)
 
 
 @contextmanager
@@ -235,7 +241,7 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _load_job_specs(root: Path, assets: Sequence[AssetLike] | None) -> list[JobSpec]:
+def _load_job_specs(root: Path, catalog: Catalog | None) -> list[JobSpec]:
     if not root.is_dir():
         raise NexusSpecError(
             [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")],
@@ -243,7 +249,6 @@ def _load_job_specs(root: Path, assets: Sequence[AssetLike] | None) -> list[JobS
         )
     problems: list[SpecProblem] = []
     specs: list[JobSpec] = []
-    catalog = Catalog(assets) if assets is not None else None
     cache = SpecCache.open(root) if catalog is not None else None
     real_root = root.resolve()
     for path in spec_files(root):
