@@ -132,3 +132,19 @@ def test_loading_specs_leaves_the_garbage_collector_as_it_found_it(tmp_path: Pat
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_asset_graph_bench_runs_each_variant_and_reports_ratios(tmp_path: Path) -> None:
+    raw = tmp_path / "graph.json"
+    done = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "asset_graph.py"), "--assets", "3", "--reps", "1",
+         "--json", str(raw)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "| nexus, `asset_defaults` spec |" in done.stdout
+    result = json.loads(raw.read_text())
+    assert set(result["median_s"]) == {"nexus", "plain", "spec_job"}
+    assert result["nexus_vs_plain"] > 0 and result["nexus_vs_spec_job"] > 0

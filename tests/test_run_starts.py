@@ -198,7 +198,9 @@ def test_global_asset_job_names_the_spec_job_that_supplies_the_value(probe_out: 
         )
     message = str(err.value)
     assert "asset `beta` needs parameter `bucket`" in message
-    assert "add `asset_defaults: true` to one of the specs that select it (`probe_job` in " in message
+    assert (
+        "add `asset_defaults: true` to one of the specs that select it (`probe_job` in " in message
+    )
     assert message.endswith(
         "or give it in the run config as "
         "`resources: {params: {config: {values: {beta.bucket: ...}}}}`"
