@@ -431,3 +431,20 @@ def test_later_steps_of_an_asset_run_resolve_what_the_first_did_or_fail(
     assert "the `asset_defaults` spec `edit_job`" in output
     assert "changed while this run was in flight" in output
     assert "Launch a new run to use the edited spec." in output
+
+
+def test_a_python_asset_job_and_its_schedule_take_the_asset_defaults_values(
+    tmp_path: Path,
+) -> None:
+    python_job = dg.define_asset_job("python_job", selection=[summary])
+    schedule = dg.ScheduleDefinition(name="hourly", cron_schedule="0 * * * *", job=python_job)
+    folder = write_specs(tmp_path, {"lake.yaml": DEFAULTS_SPEC})
+    defs = build_definitions(folder, assets=ASSETS, jobs=[python_job], schedules=[schedule])
+    request = defs.resolve_schedule_def("hourly").evaluate_tick(dg.build_schedule_context())
+    assert request.run_requests and request.run_requests[0].run_config == {}
+    result = defs.resolve_job_def("python_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), run_config=request.run_requests[0].run_config
+    )
+    metadata = result.asset_materializations_for_node("summary")[0].metadata
+    assert metadata["nexus/params"].value == {"bucket": use("lake", "default", "bucket")}
+    assert metadata["nexus/spec"].value == "lake"
