@@ -52,7 +52,13 @@ from nexus_dagster.errors import NexusEditError, NexusSpecError, SpecProblem
 from nexus_dagster.naming import prefixed, split_name
 from nexus_dagster.param_types import ParamType, TypeStringError, parse_type
 from nexus_dagster.rules import JobField, suggest
-from nexus_dagster.spec import JOB_NAME_RE, JobSpec, load_job_specs, spec_files
+from nexus_dagster.spec import (
+    JOB_NAME_RE,
+    JobSpec,
+    load_checked_specs,
+    load_job_specs,
+    spec_files,
+)
 from nexus_dagster.yaml_source import YamlSyntaxError, load_yaml
 
 __all__ = [
@@ -418,7 +424,7 @@ def _load_alone(
     with tempfile.TemporaryDirectory(prefix="nexus-dagster-") as tmp:
         (Path(tmp) / path.name).write_text(text, encoding="utf-8")
         try:
-            return load_job_specs(tmp, assets=assets)[0], []
+            return load_checked_specs(Path(tmp), Catalog(assets), whole_folder=False)[0], []
         except NexusSpecError as err:
             return None, [_problem_text(p, tmp, str(path.parent)) for p in err.problems]
 

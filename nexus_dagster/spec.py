@@ -216,10 +216,16 @@ def load_job_specs(
         return _load_job_specs(Path(specs_dir), Catalog(assets) if assets is not None else None)
 
 
-def load_checked_specs(specs_dir: Path, catalog: Catalog) -> list[JobSpec]:
-    """:func:`load_job_specs` with the code location's assets already read into ``catalog``."""
+def load_checked_specs(
+    specs_dir: Path, catalog: Catalog, *, whole_folder: bool = True
+) -> list[JobSpec]:
+    """:func:`load_job_specs` with the code location's assets already read into ``catalog``.
+
+    ``whole_folder=False`` checks files taken out of their folder (an edit, checked alone
+    before its folder is): the checks that need every spec of the folder (declarative
+    automation's values) are left to the folder's check."""
     with gc_paused():
-        return _load_job_specs(specs_dir, catalog)
+        return _load_job_specs(specs_dir, catalog, whole_folder)
 
 
 @contextmanager
@@ -241,7 +247,9 @@ def gc_paused() -> Iterator[None]:
         gc.enable()
 
 
-def _load_job_specs(root: Path, catalog: Catalog | None) -> list[JobSpec]:
+def _load_job_specs(
+    root: Path, catalog: Catalog | None, whole_folder: bool = True
+) -> list[JobSpec]:
     if not root.is_dir():
         raise NexusSpecError(
             [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")],
@@ -265,7 +273,8 @@ def _load_job_specs(root: Path, catalog: Catalog | None) -> list[JobSpec]:
     if catalog is not None:
         _check_unique_schedule_names(specs)
         _check_asset_defaults(specs)
-        problems.extend(_check_automation(specs, catalog, root))
+        if whole_folder:
+            problems.extend(_check_automation(specs, catalog, root))
     else:
         for spec in specs:
             _check_types_alone(spec)

@@ -293,35 +293,3 @@ def test_subset_keeps_the_whole_jobs_required_fields(example_data: Path) -> None
     assert materialized == {dg.AssetKey("sales_ingestion_asset")}
     assert (example_data / "analytics-lake" / "sales.csv").exists()
     assert not (example_data / "analytics-lake" / "marketing.csv").exists()
-
-
-def test_dagster_asset_materialize_outside_the_job_fails_naming_the_job(
-    tmp_path: Path, example_data: Path
-) -> None:
-    import subprocess
-    import sys
-
-    home = tmp_path / "home"
-    home.mkdir()
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "asset",
-            "materialize",
-            "--select",
-            "marketing_ingestion_asset",
-            "-f",
-            str(Path(__file__).parent.parent / "definitions.py"),
-        ],
-        env={**os.environ, "DAGSTER_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=240,
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "asset `marketing_ingestion_asset` needs parameter `source_bucket`" in output
-    assert (
-        "or launch it from a job built from a spec that selects it: "
-        "`daily_report_job`, `legacy_ingest_job`, `sales_job`" in output
-    )

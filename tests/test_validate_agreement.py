@@ -18,11 +18,17 @@ ANY_SPECS = TESTS / "locations" / "any_specs_location.py"
 
 # Every code location of the tests (with its own specs folder), the example, and spec folders
 # loaded through a location over the partitioned fixture's assets.
-# (`consistency_location` is left out: its test writes its specs folder at run time.)
+# (`consistency_location` and `automation_location` are left out: their tests write their specs
+# folders at run time.)
 LOCATIONS = sorted(
     p
     for p in (TESTS / "locations").glob("*_location.py")
-    if p not in (ANY_SPECS, TESTS / "locations" / "consistency_location.py")
+    if p
+    not in (
+        ANY_SPECS,
+        TESTS / "locations" / "consistency_location.py",
+        TESTS / "locations" / "automation_location.py",
+    )
 )
 SPEC_FOLDERS = [TESTS / "locations" / "broken_partitioned_specs", TESTS / "hostile"]
 CASES = [
