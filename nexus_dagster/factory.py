@@ -119,17 +119,22 @@ def build_specs_folder(
             built.jobs.append(job)
             built.schedules.extend(build_schedule(s, spec, job) for s in spec.schedules)
             built.sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
-            index.add_spec(
-                spec.name,
-                str(spec.path),
-                spec.selected,
-                spec.fields,
-                partitioned=spec.partitions_def is not None,
-                asset_defaults=spec.model.asset_defaults,
-            )
+            index_spec(index, spec)
             built.sections.extend(entry_sections(spec))
         index.add_assets({name: info.params for name, info in catalog.by_name.items()})
     return built
+
+
+def index_spec(index: SpecIndex, spec: JobSpec, path: str | None = None) -> None:
+    """Record a loaded spec in ``index`` (``path``: its file as messages show it)."""
+    index.add_spec(
+        spec.name,
+        path if path is not None else str(spec.path),
+        spec.selected,
+        spec.fields,
+        partitioned=spec.partitions_def is not None,
+        asset_defaults=spec.model.asset_defaults,
+    )
 
 
 def check_entry_sections(

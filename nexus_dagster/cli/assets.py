@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 
 from nexus_dagster.asset_defaults import SpecIndex, values_example
-from nexus_dagster.catalog import AssetInfo, Catalog
+from nexus_dagster.catalog import Catalog
 from nexus_dagster.cli.common import (
     CANNOT_RUN,
     OK,
@@ -21,15 +21,16 @@ from nexus_dagster.cli.common import (
     cell,
     every_folder,
     rel,
+    render_partition,
     say,
     table,
     warn,
 )
 from nexus_dagster.cli.history import cli_instance
-from nexus_dagster.partitioned import describe, key_problem, partition_fields
+from nexus_dagster.factory import index_spec
 from nexus_dagster.rules import resolve, suggest
 from nexus_dagster.run_history import asset_uses
-from nexus_dagster.templates import PARTITION_FIELDS, render
+from nexus_dagster.templates import render
 
 
 def outside_index(args: argparse.Namespace) -> tuple[SpecIndex, Catalog]:
@@ -40,14 +41,7 @@ def outside_index(args: argparse.Namespace) -> tuple[SpecIndex, Catalog]:
     for _, assets, specs in every_folder(args):
         catalog = Catalog(assets)
         for spec in specs:
-            index.add_spec(
-                spec.name,
-                rel(spec.path),
-                spec.selected,
-                spec.fields,
-                partitioned=spec.partitions_def is not None,
-                asset_defaults=spec.model.asset_defaults,
-            )
+            index_spec(index, spec, rel(spec.path))
         index.add_assets({name: info.params for name, info in catalog.by_name.items()})
     assert catalog is not None
     return index, catalog
@@ -64,7 +58,7 @@ def cmd_render_asset(args: argparse.Namespace) -> int:
     problems = index.value_problems(values, [info.name])
     if problems:
         raise Exit(PROBLEMS, "; ".join(message for _, message in problems))
-    partition = _partition(info, args.partition)
+    partition = render_partition(f"asset `{info.name}`", info.partitions_def, args.partition)
     outside = index.values_for(info.name, info.params, values)
     spec = outside.spec
     if spec is not None:
@@ -113,20 +107,6 @@ def cmd_render_asset(args: argparse.Namespace) -> int:
             f"--set {info.name}.{param}=VALUE (in a run: {values_example(info.name, param)})"
         )
     return PROBLEMS if missing else OK
-
-
-def _partition(info: AssetInfo, key: str | None) -> dict[str, str]:
-    partitions_def = info.partitions_def
-    if partitions_def is None:
-        if key is not None:
-            raise Exit(PROBLEMS, f"asset `{info.name}` is not partitioned; drop --partition")
-        return {}
-    if key is None:
-        return {name: f"<partition.{name}>" for name in PARTITION_FIELDS}
-    reason = key_problem(partitions_def, key)
-    if reason:
-        raise Exit(PROBLEMS, f"asset `{info.name}` ({describe(partitions_def)}): {reason}")
-    return partition_fields(partitions_def, key)
 
 
 def cmd_runs_asset(args: argparse.Namespace) -> int:

@@ -8,13 +8,18 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexus_dagster.authoring import EditResult, find_spec_file, job_names
 from nexus_dagster.errors import NexusEditError, NexusSpecError, SpecProblem
 from nexus_dagster.location import Location, LocationError, find_target, load_location
+from nexus_dagster.partitioned import key_problem, partition_fields
 from nexus_dagster.rules import suggest
 from nexus_dagster.spec import JobSpec, load_job_specs
+from nexus_dagster.templates import PARTITION_FIELDS
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 PROG = "nexus-dagster"
 OK, PROBLEMS, CANNOT_RUN = 0, 1, 2
@@ -257,3 +262,21 @@ def report(verb: str, result: EditResult) -> None:
 
 def edit_location(args: argparse.Namespace, job: str | None = None) -> tuple[Path, Sequence[Any]]:
     return folder_of(args, location_of(args), job)
+
+
+def render_partition(
+    what: str, partitions_def: dg.PartitionsDefinition | None, key: str | None
+) -> dict[str, str]:
+    """What ``{{partition.*}}`` holds for ``render --partition KEY`` of ``what`` (a job or an
+    asset, as the message names it); without a key, the placeholders' own names, so the output
+    shows where the partition goes."""
+    if partitions_def is None:
+        if key is not None:
+            raise Exit(PROBLEMS, f"{what} is not partitioned; drop --partition")
+        return {}
+    if key is None:
+        return {name: f"<partition.{name}>" for name in PARTITION_FIELDS}
+    reason = key_problem(partitions_def, key)
+    if reason:
+        raise Exit(PROBLEMS, f"{what}: {reason}")
+    return partition_fields(partitions_def, key)

@@ -29,6 +29,7 @@ from nexus_dagster.cli.common import (
     location_of,
     problem_line,
     rel,
+    render_partition,
     report,
     say,
     specs_dir_of,
@@ -40,10 +41,10 @@ from nexus_dagster.editor_schema import assets_json_schema, spec_json_schema
 from nexus_dagster.errors import NexusSpecError, SpecProblem
 from nexus_dagster.factory import NameClaims
 from nexus_dagster.location import Location
-from nexus_dagster.partitioned import describe, key_problem, partition_fields, values_run_config
+from nexus_dagster.partitioned import describe, values_run_config
 from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
 from nexus_dagster.spec import JobSpec, load_job_specs, spec_files
-from nexus_dagster.templates import PARTITION_FIELDS, render
+from nexus_dagster.templates import render
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -249,7 +250,7 @@ def cmd_render(args: argparse.Namespace) -> int:
     _, specs_dir, assets, specs = loaded(args, args.job)
     spec = job_named(specs, specs_dir, args.job)
     values = assignments(args.set)
-    partition = _partition(spec, args.partition)
+    partition = render_partition(f"job `{spec.name}`", spec.partitions_def, args.partition)
     lines, flat, problems = render_job(spec, Catalog(assets), values, partition)
     if spec.partitions_def is not None:
         lines.insert(0, f"partition: {args.partition or '(none given: --partition KEY)'}")
@@ -265,22 +266,6 @@ def cmd_render(args: argparse.Namespace) -> int:
     for problem in problems:
         warn(f"error: {problem}")
     return PROBLEMS if problems else OK
-
-
-def _partition(spec: JobSpec, key: str | None) -> dict[str, str]:
-    """What ``{{partition.*}}`` holds for ``render --partition KEY``; without a key, the
-    placeholders' own names, so the output shows where the partition goes."""
-    partitions_def = spec.partitions_def
-    if partitions_def is None:
-        if key is not None:
-            raise Exit(PROBLEMS, f"job `{spec.name}` is not partitioned; drop --partition")
-        return {}
-    if key is None:
-        return {name: f"<partition.{name}>" for name in PARTITION_FIELDS}
-    reason = key_problem(partitions_def, key)
-    if reason:
-        raise Exit(PROBLEMS, f"job `{spec.name}`: {reason}")
-    return partition_fields(partitions_def, key)
 
 
 def cmd_create(args: argparse.Namespace) -> int:
