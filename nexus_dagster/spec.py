@@ -303,11 +303,14 @@ def _checked_file(
         if spec is not None:
             cache.keep(key)
             return spec
+    reported = len(problems)
     spec = _parse_file(path, data, problems)
     if spec is None:
         return None
     _check_against_assets(spec, catalog)
-    if not spec.problems:
+    # Reading the file may report a problem outside the spec's own (a duplicate key): a file
+    # with any problem is never cached, or its next check would pass it.
+    if not spec.problems and len(problems) == reported:
         fresh = _entry(spec, catalog, cache)
         if fresh is not None:
             cache.put(key, fresh)

@@ -75,6 +75,7 @@ HOSTILE = {
     "set_tag.yaml": "unsupported tag `tag:yaml.org,2002:set`",
     # structure
     "duplicate_keys.yaml": "3:1: description: duplicate key; keep only one",
+    "duplicate_value_key.yaml": "5:3: parameter_values.bucket: duplicate key; keep only one",
     "multi_document.yaml": "2:1: invalid YAML: but found another document",
     "undefined_alias.yaml": "invalid YAML: found undefined alias 'nowhere'",
     "complex_key.yaml": "3:5: a key must be a plain scalar",

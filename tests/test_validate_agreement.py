@@ -87,3 +87,43 @@ def test_the_broken_partitioned_fixture_reports_each_problem() -> None:
     assert (
         "sections_job.yaml:2:31: parameter_values.resources: `resources` is Dagster's own" in text
     )
+
+
+def _problem_lines(text: str, folder: Path) -> list[str]:
+    """The ``path:line:col: message`` lines of ``text`` that name a file of ``folder``."""
+    prefix = f"{folder}/"
+    return sorted(line.strip() for line in text.splitlines() if line.startswith(prefix))
+
+
+def test_every_hostile_file_is_refused_alike_with_the_cache_cold_warm_and_off(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A warm cache once passed a file whose only problem was a duplicate key: the location's
+    # own load cached the file before `validate` checked it again (`duplicate_value_key.yaml`).
+    folder = TESTS / "hostile"
+    files = sorted(p.name for p in folder.glob("*.yaml"))
+    modes = {
+        "cold": {"NEXUS_DAGSTER_CACHE_DIR": str(tmp_path / "cache")},
+        "warm": {"NEXUS_DAGSTER_CACHE_DIR": str(tmp_path / "cache")},
+        "off": {"NEXUS_DAGSTER_CACHE": "off"},
+    }
+    seen: dict[str, list[str]] = {}
+    for mode, env in modes.items():
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        ours = _run([str(BIN / "nexus-dagster"), "validate"], ANY_SPECS, folder)
+        theirs = _run([str(BIN / "dagster"), "definitions", "validate"], ANY_SPECS, folder)
+        assert ours.returncode == 1, f"{mode}: {ours.stdout}{ours.stderr}"
+        assert theirs.returncode == 1, f"{mode}: {theirs.stderr[-2000:]}"
+        lines = _problem_lines(ours.stdout, folder)
+        assert lines == _problem_lines(theirs.stdout + theirs.stderr, folder), mode
+        # every file is refused, by both
+        assert sorted({line.split(":", 1)[0].rsplit("/", 1)[1] for line in lines}) == files
+        seen[mode] = lines
+        for name in env:
+            monkeypatch.delenv(name)
+    assert seen["cold"] == seen["warm"] == seen["off"]
+    assert (
+        f"{folder}/duplicate_value_key.yaml:5:3: parameter_values.bucket: duplicate key; "
+        "keep only one" in seen["warm"]
+    )
