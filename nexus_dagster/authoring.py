@@ -31,7 +31,6 @@ from __future__ import annotations
 import io
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -56,7 +55,6 @@ from nexus_dagster.spec import (
     JOB_NAME_RE,
     JobSpec,
     load_checked_specs,
-    load_job_specs,
     spec_files,
 )
 from nexus_dagster.yaml_source import YamlSyntaxError, load_yaml
@@ -419,49 +417,24 @@ def _read_text(path: Path) -> tuple[str, str]:
 def _load_alone(
     path: Path, text: str, assets: Sequence[AssetLike]
 ) -> tuple[JobSpec | None, list[str]]:
-    """The file loaded on its own with the assets: its spec, or its problems (no positions
-    when ``text`` is not what is on disk)."""
-    with tempfile.TemporaryDirectory(prefix="nexus-dagster-") as tmp:
-        (Path(tmp) / path.name).write_text(text, encoding="utf-8")
-        try:
-            return load_checked_specs(Path(tmp), Catalog(assets), whole_folder=False)[0], []
-        except NexusSpecError as err:
-            return None, [_problem_text(p, tmp, str(path.parent)) for p in err.problems]
-
-
-def _problem_text(problem: SpecProblem, tmp: str, real: str) -> str:
-    return str(problem).replace(tmp, real, 1)
+    """The file loaded on its own with the assets, as ``text``: its spec, or its problems."""
+    try:
+        spec = load_checked_specs(
+            path.parent, Catalog(assets), texts={path: text}, whole_folder=False
+        )[0]
+    except NexusSpecError as err:
+        return None, [str(p) for p in err.problems]
+    return spec, []
 
 
 def _check_folder(
     root: Path, path: Path, new_text: str, assets: Sequence[AssetLike], ctx: _Context
 ) -> tuple[list[str], list[str]]:
     """Reasons to refuse the edit, and notes: the edited file must load without a problem;
-    other files may keep the problems they had, but get no new one."""
+    other files may keep the problems they had, but get no new one. The folder is checked with
+    the edited text in place of the file; nothing is copied or written."""
     before = _folder_problems(root, assets)
-    with tempfile.TemporaryDirectory(prefix="nexus-dagster-") as tmp:
-        copy = Path(tmp) / "specs"
-        shutil.copytree(
-            root,
-            copy,
-            symlinks=False,
-            ignore=shutil.ignore_patterns(".*"),
-            ignore_dangling_symlinks=True,
-        )
-        target = copy / path.relative_to(root)
-        if target.is_symlink():
-            target.unlink()
-        target.write_text(new_text, encoding="utf-8")
-        after = [
-            SpecProblem(
-                str(root) + p.path[len(str(copy)) :] if p.path.startswith(str(copy)) else p.path,
-                p.line,
-                p.col,
-                p.key,
-                p.message,
-            )
-            for p in _folder_problems(copy, assets)
-        ]
+    after = _folder_problems(root, assets, {path: new_text})
     reasons = []
     for p in after:
         if p.path == str(path):
@@ -485,9 +458,11 @@ def _closest_origin(key: str, origins: Mapping[str, str]) -> str | None:
     return origins[max(best, key=len)] if best else None
 
 
-def _folder_problems(root: Path, assets: Sequence[AssetLike]) -> list[SpecProblem]:
+def _folder_problems(
+    root: Path, assets: Sequence[AssetLike], texts: Mapping[Path, str] | None = None
+) -> list[SpecProblem]:
     try:
-        load_job_specs(root, assets=assets)
+        load_checked_specs(root, Catalog(assets), texts=texts)
     except NexusSpecError as err:
         return list(err.problems)
     return []

@@ -217,15 +217,22 @@ def load_job_specs(
 
 
 def load_checked_specs(
-    specs_dir: Path, catalog: Catalog, *, whole_folder: bool = True
+    specs_dir: Path,
+    catalog: Catalog,
+    *,
+    texts: Mapping[Path, str] | None = None,
+    whole_folder: bool = True,
 ) -> list[JobSpec]:
     """:func:`load_job_specs` with the code location's assets already read into ``catalog``.
 
-    ``whole_folder=False`` checks files taken out of their folder (an edit, checked alone
-    before its folder is): the checks that need every spec of the folder (declarative
-    automation's values) are left to the folder's check."""
+    ``texts`` checks an edit before it is written: each path of ``specs_dir`` in it is read as
+    that text instead of its file (a path with no file yet is a new file). The cache of checked
+    specs is then read for the other files but not written: nothing of an edit that may be
+    refused outlives the check. ``whole_folder=False`` checks only the files of ``texts``, out
+    of their folder: the checks that need every spec of the folder (declarative automation's
+    values) are left to the folder's check."""
     with gc_paused():
-        return _load_job_specs(specs_dir, catalog, whole_folder)
+        return _load_job_specs(specs_dir, catalog, whole_folder, texts or {})
 
 
 @contextmanager
@@ -248,25 +255,31 @@ def gc_paused() -> Iterator[None]:
 
 
 def _load_job_specs(
-    root: Path, catalog: Catalog | None, whole_folder: bool = True
+    root: Path,
+    catalog: Catalog | None,
+    whole_folder: bool = True,
+    texts: Mapping[Path, str] | None = None,
 ) -> list[JobSpec]:
     if not root.is_dir():
         raise NexusSpecError(
             [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")],
             specs_dir=str(root),
         )
+    texts = texts or {}
     problems: list[SpecProblem] = []
     specs: list[JobSpec] = []
     cache = SpecCache.open(root) if catalog is not None else None
     real_root = root.resolve()
-    for path in spec_files(root):
-        data = _read_file(path, real_root, problems)
+    paths = sorted({*spec_files(root), *texts}) if whole_folder else sorted(texts)
+    for path in paths:
+        text = texts.get(path)
+        data = text.encode("utf-8") if text is not None else _read_file(path, real_root, problems)
         if data is None:
             continue
-        if catalog is None or cache is None:
+        if catalog is None:
             loaded = _parse_file(path, data, problems)
         else:
-            loaded = _checked_file(path, root, data, catalog, cache, problems)
+            loaded = _checked_file(path, data, catalog, cache if text is None else None, problems)
         if loaded is not None:
             specs.append(loaded)
     _check_unique_names(specs)
@@ -278,7 +291,7 @@ def _load_job_specs(
     else:
         for spec in specs:
             _check_types_alone(spec)
-    if cache is not None:
+    if cache is not None and not texts:
         cache.save()
     problems.extend(p for spec in specs for p in spec.problems)
     if problems:
@@ -288,15 +301,19 @@ def _load_job_specs(
 
 def _checked_file(
     path: Path,
-    root: Path,
     data: bytes,
     catalog: Catalog,
-    cache: SpecCache,
+    cache: SpecCache | None,
     problems: list[SpecProblem],
 ) -> JobSpec | None:
-    """One file checked against the assets, or taken from the cache when an earlier check of
-    the same bytes against the same declarations passed."""
-    key = cache.key(path.relative_to(root).as_posix(), data)
+    """One file checked against the assets, or taken from the cache (when given) if an earlier
+    check of the same bytes against the same declarations passed."""
+    if cache is None:
+        spec = _parse_file(path, data, problems)
+        if spec is not None:
+            _check_against_assets(spec, catalog)
+        return spec
+    key = cache.key(path.relative_to(cache.root).as_posix(), data)
     entry = cache.get(key)
     if entry is not None:
         spec = _from_entry(entry, path, catalog, cache)

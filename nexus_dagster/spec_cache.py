@@ -155,8 +155,9 @@ class SpecCache:
         cache.save()
     """
 
-    def __init__(self, path: Path | None, entries: dict[str, str]) -> None:
+    def __init__(self, path: Path | None, entries: dict[str, str], root: Path) -> None:
         self.path = path
+        self.root = root  # the specs folder whose files this cache holds
         self._entries = entries
         self._used: dict[str, str] = {}
         self._changed = False
@@ -167,10 +168,10 @@ class SpecCache:
     def open(cls, specs_dir: Path) -> SpecCache:
         folder = cache_dir()
         if folder is None:
-            return cls(None, {})
+            return cls(None, {}, specs_dir)
         name = hashlib.sha256(str(specs_dir.resolve()).encode()).hexdigest()[:24]
         path = folder / f"specs-{name}.json"
-        return cls(path, _read(path))
+        return cls(path, _read(path), specs_dir)
 
     def declaration_text(self, info: AssetInfo) -> str:
         """:func:`declaration` of an asset as text, computed once per asset and load."""

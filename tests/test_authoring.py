@@ -3,6 +3,7 @@ kept, refused edits leave the file byte-identical, migration keeps the meaning."
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import shutil
 import textwrap
@@ -664,3 +665,23 @@ def test_set_then_unset_of_new_names_restores_the_bytes(specs: Path, data: st.Da
     assert {n: defaults[n] for n in names} == values
     update_spec(specs, "sales_job", assets=ASSETS, unset=names)
     assert path.read_bytes() == before
+
+
+# --- what an edit leaves behind -------------------------------------------------------------
+
+
+def test_edits_leave_no_cache_entry_beyond_the_specs_folders_own(
+    specs: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Checking an edit once copied the folder into temporary folders and cached each of them:
+    # three new cache files per edit, never removed.
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("NEXUS_DAGSTER_CACHE_DIR", str(cache))
+    update_spec(specs, "sales_job", assets=ASSETS, set_values={"target_bucket": "t2"})
+    create_spec(specs, "report_only", assets=ASSETS, select=["report"])
+    migrate_spec(specs, "legacy_ingest_job", assets=ASSETS)
+    with pytest.raises(NexusEditError, match="unknown asset"):
+        update_spec(specs, "sales_job", assets=ASSETS, select=["nope"])
+    own = hashlib.sha256(str(specs.resolve()).encode()).hexdigest()[:24]
+    assert sorted(p.name for p in cache.iterdir()) == [f"specs-{own}.json"]
+    assert _read(specs / "sales_job.yaml")["parameter_values"]["target_bucket"] == "t2"
