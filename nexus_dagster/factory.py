@@ -57,7 +57,12 @@ def build_definitions(
     # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
     # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
     # its model for the life of the process.
-    built = build_specs_folder(folder, assets, SpecIndex())
+    claims = NameClaims()
+    claims.reserve_python(
+        definitions_kwargs.get("jobs", []),
+        [*definitions_kwargs.get("schedules", []), *definitions_kwargs.get("sensors", [])],
+    )
+    built = build_specs_folder(folder, assets, SpecIndex(), claims, owner=str(folder))
     defs = dg.Definitions(
         assets=list(assets),
         jobs=[*built.jobs, *definitions_kwargs.pop("jobs", [])],
@@ -157,7 +162,19 @@ class NameClaims:
     ``asset_defaults`` specs are claimed too: one such spec per asset."""
 
     def __init__(self) -> None:
+        # (kind, name) -> (owner, who has it, as messages say)
         self._owners: dict[tuple[str, str], tuple[str, str]] = {}
+
+    def reserve_python(self, jobs: Sequence[Any], entries: Sequence[Any]) -> None:
+        """The names of the jobs, schedules and sensors defined in Python beside the specs
+        (``build_definitions(jobs=..., schedules=..., sensors=...)``)."""
+        for job in jobs:
+            self._owners[("job", job.name)] = ("", f"the Python job `{job.name}` (`jobs=[...]`)")
+        for entry in entries:
+            self._owners[("schedule or sensor", entry.name)] = (
+                "",
+                f"the Python schedule or sensor `{entry.name}`",
+            )
 
     def claim(self, specs: Sequence[JobSpec], folder: Path, owner: str) -> None:
         """Record the names of ``specs`` (loaded from ``folder``, for ``owner``); raises
@@ -179,6 +196,12 @@ class NameClaims:
                     f"asset `{name[1]}` already takes its values outside spec jobs from the "
                     f"`asset_defaults` spec {first[1]}, in another specs folder of this code "
                     "location; set `asset_defaults: true` in only one of them",
+                )
+            elif not first[0]:
+                spec.problem(
+                    key,
+                    f"{name[0]} name `{name[1]}` is already used by {first[1]} of this code "
+                    "location; Dagster wants each name once: rename one of them",
                 )
             else:
                 spec.problem(

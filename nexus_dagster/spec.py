@@ -555,6 +555,15 @@ def _check_alone(spec: JobSpec) -> None:
                 f"the file name `{spec.path.stem}` is not a valid job name (letters, digits, `_`); "
                 "rename the file or set `name:`",
             )
+    elif spec.name.startswith("__"):
+        # Dagster's own jobs (`__ASSET_JOB`): a spec of that name would replace the job behind
+        # every Materialize button of the location.
+        where: list[Any] = ["name"] if model.name is not None else []
+        spec.problem(
+            where,
+            f"`{spec.name}`: names starting with `__` are Dagster's own (`__ASSET_JOB` runs "
+            f"the asset graph); {'choose another name' if where else 'rename the file or set `name:`'}",
+        )
     if isinstance(model.selection, list) and not model.selection:
         spec.problem(["selection"], "selection is empty; list at least one asset key")
     for index, schedule in enumerate(model.schedules):

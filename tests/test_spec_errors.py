@@ -153,6 +153,23 @@ CASES = [
         1,
     ),
     Case(
+        "dagsters-own-job-name",
+        "name: __ASSET_JOB\nselection: [report]\n",
+        "name: `__ASSET_JOB`: names starting with `__` are Dagster's own (`__ASSET_JOB` runs the "
+        "asset graph); choose another name",
+        1,
+        1,
+    ),
+    Case(
+        "dagsters-own-file-stem",
+        {"__ASSET_JOB.yaml": "selection: [report]\n"},
+        "`__ASSET_JOB`: names starting with `__` are Dagster's own (`__ASSET_JOB` runs the asset "
+        "graph); rename the file or set `name:`",
+        1,
+        1,
+        path="__ASSET_JOB.yaml",
+    ),
+    Case(
         "invalid-file-stem",
         {"my-job.yaml": "selection: [report]\n"},
         "the file name `my-job` is not a valid job name (letters, digits, `_`); rename the file "
@@ -798,4 +815,39 @@ def test_partition_and_section_problems_of_a_folder_are_reported_together(tmp_pa
         ("mixed.yaml", "selection"),
         ("sections.yaml", "parameter_values.loggers"),
         ("static.yaml", "schedules[0]"),
+    ]
+
+
+def test_a_spec_job_named_like_a_python_job_of_the_location_is_a_spec_problem(
+    tmp_path: Path,
+) -> None:
+    # Dagster's own message was a bare "Duplicate job definition", naming neither file.
+    from nexus_dagster import build_definitions
+
+    folder = write_specs(
+        tmp_path / "specs",
+        {"nightly.yaml": ORDERS, "named.yaml": f"name: hourly\n{ORDERS}"},
+    )
+    python_job = dg.define_asset_job("nightly", selection=[orders])
+    check = dg.ScheduleDefinition(name="named_check", cron_schedule="0 1 * * *", job=python_job)
+    spec_schedule = write_specs(
+        tmp_path / "more",
+        {"other.yaml": ORDERS + "schedules:\n  - cron: '0 2 * * *'\n    name: named_check\n"},
+    )
+    with pytest.raises(NexusSpecError) as caught:
+        build_definitions(folder, assets=ASSETS, jobs=[python_job, dg.define_asset_job("hourly")])
+    assert [str(p) for p in caught.value.problems] == [
+        f"{folder}/named.yaml:1:1: name: job name `hourly` is already used by the Python job "
+        "`hourly` (`jobs=[...]`) of this code location; Dagster wants each name once: rename "
+        "one of them",
+        f"{folder}/nightly.yaml:1:1: job name `nightly` is already used by the Python job "
+        "`nightly` (`jobs=[...]`) of this code location; Dagster wants each name once: rename "
+        "one of them",
+    ]
+    with pytest.raises(NexusSpecError) as caught:
+        build_definitions(spec_schedule, assets=ASSETS, schedules=[check])
+    assert [str(p) for p in caught.value.problems] == [
+        f"{spec_schedule}/other.yaml:5:5: schedules[0]: schedule or sensor name "
+        "`named_check` is already used by the Python schedule or sensor `named_check` of this "
+        "code location; Dagster wants each name once: rename one of them",
     ]
