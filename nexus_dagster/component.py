@@ -28,11 +28,7 @@ from pydantic import Field
 
 from nexus_dagster.asset_defaults import SpecIndex
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
-from nexus_dagster.factory import (
-    NameClaims,
-    build_specs_folder,
-    check_entry_sections,
-)
+from nexus_dagster.factory import NameClaims, OnSpecError, build_specs_folder
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
 from nexus_dagster.rules import suggest
@@ -176,6 +172,15 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
         ),
     )
 
+    on_spec_error: OnSpecError = Field(
+        default="raise",
+        description=(
+            "`raise`: a spec with problems stops the project's load, with every problem. "
+            "`isolate`: the other specs load and tick; each spec file with problems becomes a "
+            "job that shows them and fails at run start. `dg check defs` fails either way."
+        ),
+    )
+
     def build_defs(self, context: dg.ComponentLoadContext) -> dg.Definitions:
         try:
             return self._build_defs(context)
@@ -189,19 +194,25 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
         assets = self.assets(context)
         project = _project_of(context.component_tree)
         owner = str(context.path)
+        params = project.params
+
+        def whole(jobs: Sequence[Any]) -> dg.Definitions:
+            return dg.Definitions(assets=list(assets), jobs=jobs, resources={RESOURCE_KEY: params})
+
         built = build_specs_folder(
-            folder, assets, project.index, claims=project.claims, owner=owner
+            folder,
+            assets,
+            project.index,
+            claims=project.claims,
+            owner=owner,
+            whole=whole,
+            on_spec_error=self.on_spec_error,
         )
-        if built.sections:
-            whole = dg.Definitions(
-                assets=list(assets), jobs=built.jobs, resources={RESOURCE_KEY: project.params}
-            )
-            check_entry_sections(built, folder, assets, whole)
         return dg.Definitions(
             jobs=built.jobs,
             schedules=built.schedules,
             sensors=built.sensors,
-            resources={RESOURCE_KEY: project.params},
+            resources={RESOURCE_KEY: params},
         )
 
     def specs_folder(self, context: dg.ComponentDeclLoadContext) -> Path:

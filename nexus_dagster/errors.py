@@ -8,7 +8,7 @@ them; every message says what to do next.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = [
@@ -41,6 +41,8 @@ class SpecProblem:
     col: int
     key: str
     message: str
+    shared_with: tuple[str, ...] = field(default=(), compare=False)
+    """The other spec files the problem is also theirs (two specs with one job name)."""
 
     def __str__(self) -> str:
         where = f"{self.key}: " if self.key else ""

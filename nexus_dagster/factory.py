@@ -4,14 +4,15 @@ jobs (``jobs``), their schedules and file sensors (``automation``), and the ``pa
 
 from __future__ import annotations
 
+import os
+import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import dagster as dg
-from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from nexus_dagster.asset_defaults import SpecIndex
 from nexus_dagster.automation import (
@@ -22,14 +23,26 @@ from nexus_dagster.automation import (
     entry_sections,
 )
 from nexus_dagster.catalog import AssetLike, Catalog
-from nexus_dagster.errors import NexusSpecError
+from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.jobs import build_job
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
-from nexus_dagster.spec import JobSpec, entry_names, gc_paused, load_checked_specs
+from nexus_dagster.spec import JOB_NAME_RE, JobSpec, check_specs_folder, entry_names, gc_paused
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
 """Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""
+
+
+OnSpecError = Literal["raise", "isolate"]
+"""What a code location does with spec files that have problems: ``"raise"`` stops the load
+with every problem; ``"isolate"`` builds the good specs and turns each broken file into a job
+that only reports its problems."""
+
+VALIDATION_ENV = "DAGSTER_IS_DEFS_VALIDATION_CLI"
+"""Set by ``dagster definitions validate`` and ``dg check defs`` (and ``nexus-dagster
+validate``): under it, ``"isolate"`` raises too, so that a check never passes a broken spec."""
+
+logger = dg.get_dagster_logger("nexus_dagster")
 
 
 def build_definitions(
@@ -37,61 +50,76 @@ def build_definitions(
     *,
     assets: Sequence[AssetLike],
     resources: Mapping[str, Any] | None = None,
+    on_spec_error: OnSpecError = "raise",
     **definitions_kwargs: Any,
 ) -> dg.Definitions:
     """Load every spec under ``specs_dir`` and build its job, schedules and sensors, with ``assets``.
 
     A relative ``specs_dir`` is taken from the folder of the file that calls this function, so
     ``dagster dev -f path/to/definitions.py`` works from any folder. ``params`` is bound to
-    :class:`NexusParams` unless ``resources`` binds it. Raises :class:`NexusSpecError` listing
-    every problem in every spec, which Dagster shows as the code location's load error.
+    :class:`NexusParams` unless ``resources`` binds it.
+
+    ``on_spec_error="raise"`` (the default) raises :class:`NexusSpecError` listing every problem
+    in every spec, which Dagster shows as the code location's load error: nothing of the
+    location runs until the specs are fixed. ``on_spec_error="isolate"`` builds every spec
+    without problems as usual and turns each spec file with problems into a job of the spec's
+    name that has no schedule or sensor, shows the problem lines in its description and fails
+    at run start with them; each problem is logged. ``dagster definitions validate``, ``dg check
+    defs`` and ``nexus-dagster validate`` still fail on any problem.
 
     Example::
 
         defs = build_definitions(
             "job_specs",
             assets=[sales_ingestion_asset, marketing_ingestion_asset, report],
+            on_spec_error="isolate",
         )
     """
     folder = _from_caller(Path(specs_dir))
+    python_jobs = definitions_kwargs.pop("jobs", [])
+    python_schedules = definitions_kwargs.pop("schedules", [])
+    python_sensors = definitions_kwargs.pop("sensors", [])
+    metadata = definitions_kwargs.pop("metadata", {})
+    claims = NameClaims()
+    claims.reserve_python(python_jobs, [*python_schedules, *python_sensors])
+    index = SpecIndex()
+    all_resources = {**(resources or {}), RESOURCE_KEY: _params(resources, index)}
+
+    def whole(jobs: Sequence[Any]) -> dg.Definitions:
+        return dg.Definitions(
+            assets=list(assets),
+            jobs=[*jobs, *python_jobs],
+            resources=all_resources,
+            **definitions_kwargs,
+        )
+
     # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
     # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
     # its model for the life of the process.
-    claims = NameClaims()
-    claims.reserve_python(
-        definitions_kwargs.get("jobs", []),
-        [*definitions_kwargs.get("schedules", []), *definitions_kwargs.get("sensors", [])],
+    built = build_specs_folder(
+        folder, assets, index, claims, str(folder), whole=whole, on_spec_error=on_spec_error
     )
-    built = build_specs_folder(folder, assets, SpecIndex(), claims, owner=str(folder))
-    defs = dg.Definitions(
+    return dg.Definitions(
         assets=list(assets),
-        jobs=[*built.jobs, *definitions_kwargs.pop("jobs", [])],
-        schedules=[*built.schedules, *definitions_kwargs.pop("schedules", [])],
-        sensors=[*built.sensors, *definitions_kwargs.pop("sensors", [])],
-        resources={
-            **(resources or {}),
-            RESOURCE_KEY: _params(resources, built.index),
-        },
-        metadata={
-            SPECS_DIR_METADATA: str(folder.resolve()),
-            **definitions_kwargs.pop("metadata", {}),
-        },
+        jobs=[*built.jobs, *python_jobs],
+        schedules=[*built.schedules, *python_schedules],
+        sensors=[*built.sensors, *python_sensors],
+        resources=all_resources,
+        metadata={SPECS_DIR_METADATA: str(folder.resolve()), **metadata},
         **definitions_kwargs,
     )
-    check_entry_sections(built, folder, assets, defs)
-    return defs
 
 
 @dataclass
 class Built:
-    """What one specs folder builds: its jobs, schedules and sensors, and (in ``index``) what
-    the ``params`` resource must know of them."""
+    """What one specs folder builds: its jobs, schedules and sensors (``jobs`` holds the
+    problem-reporting jobs of isolated specs too), and in ``index`` what the ``params``
+    resource must know of them."""
 
     index: SpecIndex
-    jobs: list[UnresolvedAssetJobDefinition] = field(default_factory=list)
+    jobs: list[Any] = field(default_factory=list)
     schedules: list[dg.ScheduleDefinition] = field(default_factory=list)
     sensors: list[dg.SensorDefinition] = field(default_factory=list)
-    sections: list[EntrySections] = field(default_factory=list)
 
 
 def build_specs_folder(
@@ -100,34 +128,149 @@ def build_specs_folder(
     index: SpecIndex,
     claims: NameClaims | None = None,
     owner: str = "",
+    *,
+    whole: Callable[[Sequence[Any]], dg.Definitions] | None = None,
+    on_spec_error: OnSpecError = "raise",
 ) -> Built:
     """Load and check the specs of ``folder`` against ``assets``, build what they define, and
     record the specs and assets in ``index`` (which several folders may share).
 
     ``claims`` holds the job, schedule and sensor names that other specs folders of the same
     code location already build (the other ``NexusJobsComponent`` instances of a ``dg``
-    project; ``owner`` names this one): a spec that reuses one is a problem of that spec.
-    Raises :class:`NexusSpecError`.
+    project; ``owner`` names this one), and those defined in Python: a spec that reuses one is
+    a problem of that spec. ``whole(jobs)`` is the code location's ``Definitions`` with these
+    jobs, for Dagster's own check of the schedules' and sensors' ``run_config:``. Raises
+    :class:`NexusSpecError` with every problem, unless ``on_spec_error="isolate"``.
     """
-    built = Built(index)
+    if on_spec_error not in ("raise", "isolate"):
+        raise NexusError(f"on_spec_error must be `raise` or `isolate`, got {on_spec_error!r}")
+    isolate = on_spec_error == "isolate" and os.environ.get(VALIDATION_ENV) != "1"
     with gc_paused():
-        try:
-            catalog = Catalog(assets)
-            specs = load_checked_specs(folder, catalog)
-            if claims is not None:
-                claims.claim(specs, folder, owner)
-        except NexusSpecError as err:
-            err.with_assets(assets)
-            raise
-        for spec in specs:
-            job = build_job(spec)
-            built.jobs.append(job)
-            built.schedules.extend(build_schedule(s, spec, job) for s in spec.schedules)
-            built.sensors.extend(build_sensor(s, spec, job) for s in spec.sensors)
-            index_spec(index, spec)
-            built.sections.extend(entry_sections(spec))
+        catalog = Catalog(assets)
+        specs, problems = check_specs_folder(folder, catalog)
+        if claims is not None:
+            problems += claims.conflicts(specs, owner)
+        good = _without_problems(specs, problems, isolate, folder, assets)
+        pieces = [_SpecBuild.of(spec) for spec in good]
+        sections = [section for piece in pieces for section in piece.sections]
+        if whole is not None and sections:
+            found = entry_section_problems(whole([piece.job for piece in pieces]), sections)
+            if found:
+                problems += found
+                good = _without_problems(good, found, isolate, folder, assets)
+                kept = {id(spec) for spec in good}
+                pieces = [piece for piece in pieces if id(piece.spec) in kept]
+        built = Built(index)
+        for piece in pieces:
+            built.jobs.append(piece.job)
+            built.schedules.extend(piece.schedules)
+            built.sensors.extend(piece.sensors)
+            index_spec(index, piece.spec)
+        if claims is not None:
+            claims.record(good, owner)
         index.add_assets({name: info.params for name, info in catalog.by_name.items()})
+        if problems:
+            taken = {job.name for job in built.jobs} | (claims.job_names() if claims else set())
+            built.jobs.extend(_isolated_jobs(specs, problems, folder, taken))
+            for problem in problems:
+                logger.error(f"isolated (on_spec_error: isolate): {problem}")
     return built
+
+
+def _without_problems(
+    specs: Sequence[JobSpec],
+    problems: Sequence[SpecProblem],
+    isolate: bool,
+    folder: Path,
+    assets: Sequence[AssetLike],
+) -> list[JobSpec]:
+    """The specs of files with no problem; raises every problem unless ``isolate``."""
+    if problems and not isolate:
+        raise NexusSpecError(problems, specs_dir=str(folder)).with_assets(assets)
+    broken = {path for p in problems for path in (p.path, *p.shared_with)}
+    return [spec for spec in specs if str(spec.path) not in broken]
+
+
+@dataclass
+class _SpecBuild:
+    """What one spec builds, and the ``run_config:`` sections Dagster must check."""
+
+    spec: JobSpec
+    job: Any
+    schedules: list[dg.ScheduleDefinition]
+    sensors: list[dg.SensorDefinition]
+    sections: list[EntrySections]
+
+    @classmethod
+    def of(cls, spec: JobSpec) -> _SpecBuild:
+        job = build_job(spec)
+        return cls(
+            spec,
+            job,
+            [build_schedule(s, spec, job) for s in spec.schedules],
+            [build_sensor(s, spec, job) for s in spec.sensors],
+            entry_sections(spec),
+        )
+
+
+def _isolated_jobs(
+    specs: Sequence[JobSpec], problems: Sequence[SpecProblem], folder: Path, taken: set[str]
+) -> list[dg.JobDefinition]:
+    """One job per spec file with problems: named after the spec (its ``name:`` where it can be
+    read and used, else the file's stem), its description and its run's failure holding the
+    file's problem lines. Problems of the folder itself (not of a file) are only logged."""
+    names = {str(spec.path): spec.name for spec in specs}
+    lines: dict[str, list[str]] = {}
+    for problem in problems:
+        for path in (problem.path, *problem.shared_with):
+            if Path(path) != folder:
+                lines.setdefault(path, []).append(str(problem))
+    jobs = []
+    for path, found in sorted(lines.items()):
+        name = _free_name([names.get(path), Path(path).stem], taken)
+        taken.add(name)
+        jobs.append(problem_job(name, path, found))
+    return jobs
+
+
+def _free_name(candidates: Sequence[str | None], taken: set[str]) -> str:
+    usable = [c for c in candidates if c and JOB_NAME_RE.match(c) and not c.startswith("__")] or [
+        re.sub(r"[^A-Za-z0-9_]", "_", str(candidates[-1])).lstrip("_") or "spec"
+    ]
+    for name in usable:
+        if name not in taken:
+            return name
+    number = 2
+    while f"{usable[-1]}_{number}" in taken:
+        number += 1
+    return f"{usable[-1]}_{number}"
+
+
+def problem_job(name: str, path: str, lines: Sequence[str]) -> dg.JobDefinition:
+    """The job that stands for a spec file with problems: it fails as its run starts, before
+    any asset's code runs, with the file's problem lines."""
+    text = "\n".join(lines)
+
+    @dg.op(name=f"nexus_spec_problems__{name}")
+    def report_problems() -> None:
+        raise dg.Failure(
+            description=f"the spec {path} has problems; fix them and reload the code "
+            f"location:\n{text}",
+            allow_retries=False,
+        )
+
+    @dg.job(
+        name=name,
+        description=(
+            f"**This spec has problems and was not built** (`on_spec_error: isolate`). "
+            f"Fix `{path}` and reload the code location:\n\n```\n{text}\n```"
+        ),
+        tags={"nexus/spec_problems": "true"},
+    )
+    def isolated() -> None:
+        report_problems()
+
+    return isolated
 
 
 def index_spec(index: SpecIndex, spec: JobSpec, path: str | None = None) -> None:
@@ -142,17 +285,6 @@ def index_spec(index: SpecIndex, spec: JobSpec, path: str | None = None) -> None
     )
 
 
-def check_entry_sections(
-    built: Built, folder: Path, assets: Sequence[AssetLike], defs: dg.Definitions
-) -> None:
-    """Dagster's own check of the schedules' and sensors' ``run_config:`` against the built
-    jobs (``defs`` must hold the jobs and the assets they select)."""
-    if built.sections:
-        problems = entry_section_problems(defs, built.sections)
-        if problems:
-            raise NexusSpecError(problems, specs_dir=str(folder)).with_assets(assets)
-
-
 _DEFAULTS = "asset_defaults"
 
 
@@ -162,7 +294,7 @@ class NameClaims:
     ``asset_defaults`` specs are claimed too: one such spec per asset."""
 
     def __init__(self) -> None:
-        # (kind, name) -> (owner, who has it, as messages say)
+        # (kind, name) -> (owner, who has it, as messages say); owner "" is Python code
         self._owners: dict[tuple[str, str], tuple[str, str]] = {}
 
     def reserve_python(self, jobs: Sequence[Any], entries: Sequence[Any]) -> None:
@@ -176,44 +308,63 @@ class NameClaims:
                 f"the Python schedule or sensor `{entry.name}`",
             )
 
-    def claim(self, specs: Sequence[JobSpec], folder: Path, owner: str) -> None:
-        """Record the names of ``specs`` (loaded from ``folder``, for ``owner``); raises
-        :class:`NexusSpecError` naming each spec whose name another owner already has."""
-        wanted: list[tuple[JobSpec, tuple[str, str], list[Any]]] = []
-        for spec in specs:
-            wanted.append((spec, ("job", spec.name), ["name"] if spec.model.name else []))
-            for kind, index, entry_name in entry_names(spec):
-                wanted.append((spec, ("schedule or sensor", entry_name), [kind, index]))
-            if spec.model.asset_defaults:
-                wanted += [(spec, (_DEFAULTS, a), ["asset_defaults"]) for a in spec.selected]
-        for spec, name, key in wanted:
+    def conflicts(self, specs: Sequence[JobSpec], owner: str) -> list[SpecProblem]:
+        """The problems of ``specs`` (loaded for ``owner``) whose names another owner already
+        has, each also recorded on its spec."""
+        found: list[SpecProblem] = []
+        for spec, name, key in _wanted(specs):
             first = self._owners.get(name)
             if first is None or first[0] == owner:
                 continue
             if name[0] == _DEFAULTS:
-                spec.problem(
-                    key,
+                message = (
                     f"asset `{name[1]}` already takes its values outside spec jobs from the "
                     f"`asset_defaults` spec {first[1]}, in another specs folder of this code "
-                    "location; set `asset_defaults: true` in only one of them",
+                    "location; set `asset_defaults: true` in only one of them"
                 )
             elif not first[0]:
-                spec.problem(
-                    key,
+                message = (
                     f"{name[0]} name `{name[1]}` is already used by {first[1]} of this code "
-                    "location; Dagster wants each name once: rename one of them",
+                    "location; Dagster wants each name once: rename one of them"
                 )
             else:
-                spec.problem(
-                    key,
+                message = (
                     f"{name[0]} name `{name[1]}` is already used by {first[1]}, in another specs "
-                    "folder of this code location; names must be unique across them",
+                    "folder of this code location; names must be unique across them"
                 )
+            spec.problem(key, message)
+            found.append(spec.problems[-1])
+        return found
+
+    def record(self, specs: Sequence[JobSpec], owner: str) -> None:
+        """The names of ``specs`` (built for ``owner``) are taken."""
+        for spec, name, _ in _wanted(specs):
+            self._owners[name] = (owner, str(spec.path))
+
+    def claim(self, specs: Sequence[JobSpec], folder: Path, owner: str) -> None:
+        """:meth:`conflicts`, then :meth:`record`; raises :class:`NexusSpecError` naming each
+        spec with a problem instead of recording."""
+        self.conflicts(specs, owner)
         problems = [problem for spec in specs for problem in spec.problems]
         if problems:
             raise NexusSpecError(problems, specs_dir=str(folder))
-        for spec, name, _ in wanted:
-            self._owners[name] = (owner, str(spec.path))
+        self.record(specs, owner)
+
+    def job_names(self) -> set[str]:
+        """Every job name taken."""
+        return {name for kind, name in self._owners if kind == "job"}
+
+
+def _wanted(specs: Sequence[JobSpec]) -> list[tuple[JobSpec, tuple[str, str], list[Any]]]:
+    """The names each spec takes, and the key of the spec file each comes from."""
+    wanted: list[tuple[JobSpec, tuple[str, str], list[Any]]] = []
+    for spec in specs:
+        wanted.append((spec, ("job", spec.name), ["name"] if spec.model.name else []))
+        for kind, index, entry_name in entry_names(spec):
+            wanted.append((spec, ("schedule or sensor", entry_name), [kind, index]))
+        if spec.model.asset_defaults:
+            wanted += [(spec, (_DEFAULTS, a), ["asset_defaults"]) for a in spec.selected]
+    return wanted
 
 
 def _params(resources: Mapping[str, Any] | None, index: SpecIndex) -> Any:

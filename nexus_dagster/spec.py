@@ -163,10 +163,11 @@ class JobSpec:
     sensors: tuple[SensorSpec, ...] = ()
     problems: list[SpecProblem] = field(default_factory=list)
 
-    def problem(self, key: Sequence[Any], message: str) -> None:
+    def problem(self, key: Sequence[Any], message: str, shared_with: Sequence[Path] = ()) -> None:
         line, col = self.document.position(tuple(key))
+        others = tuple(str(p) for p in shared_with)
         self.problems.append(
-            SpecProblem(str(self.path), line, col, dotted(key), _printable(message))
+            SpecProblem(str(self.path), line, col, dotted(key), _printable(message), others)
         )
 
 
@@ -235,6 +236,17 @@ def load_checked_specs(
         return _load_job_specs(specs_dir, catalog, whole_folder, texts or {})
 
 
+def check_specs_folder(
+    specs_dir: Path, catalog: Catalog
+) -> tuple[list[JobSpec], list[SpecProblem]]:
+    """Every spec of ``specs_dir`` that could be read, and every problem of the folder, without
+    raising for them (the specs with problems among the rest): what a code location that
+    isolates broken specs builds from. Raises :class:`NexusSpecError` only when the folder is
+    missing."""
+    with gc_paused():
+        return _check_folder(specs_dir, catalog, True, {})
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Python's cyclic garbage collector paused for the duration (unless it already was).
@@ -260,12 +272,20 @@ def _load_job_specs(
     whole_folder: bool = True,
     texts: Mapping[Path, str] | None = None,
 ) -> list[JobSpec]:
+    specs, problems = _check_folder(root, catalog, whole_folder, texts or {})
+    if problems:
+        raise NexusSpecError(problems, specs_dir=str(root))
+    return specs
+
+
+def _check_folder(
+    root: Path, catalog: Catalog | None, whole_folder: bool, texts: Mapping[Path, str]
+) -> tuple[list[JobSpec], list[SpecProblem]]:
     if not root.is_dir():
         raise NexusSpecError(
             [SpecProblem(str(root), 1, 1, "", "specs folder not found; create it or pass --specs")],
             specs_dir=str(root),
         )
-    texts = texts or {}
     problems: list[SpecProblem] = []
     specs: list[JobSpec] = []
     cache = SpecCache.open(root) if catalog is not None else None
@@ -294,9 +314,7 @@ def _load_job_specs(
     if cache is not None and not texts:
         cache.save()
     problems.extend(p for spec in specs for p in spec.problems)
-    if problems:
-        raise NexusSpecError(problems, specs_dir=str(root))
-    return specs
+    return specs, problems
 
 
 def _checked_file(
@@ -632,6 +650,7 @@ def _check_unique_names(specs: list[JobSpec]) -> None:
                 ["name"] if spec.model.name else [],
                 f"job name `{spec.name}` is already used by {first.path}; give one a "
                 "different `name:`",
+                shared_with=[first.path],
             )
 
 
@@ -652,6 +671,7 @@ def _check_unique_schedule_names(specs: list[JobSpec]) -> None:
                     [kind, index],
                     f"name `{name}` is already used by a schedule or sensor (in {first[0]}); "
                     "set a different `name:`",
+                    shared_with=[first[0]],
                 )
 
 

@@ -273,6 +273,40 @@ def test_dg_check_defs_reports_every_spec_problem_as_lines_only(project: Project
     assert validate.err == "3 problem(s) in 1 file(s) of dg project .\n"
 
 
+def test_a_component_that_isolates_broken_specs_loads_and_the_checks_still_fail(
+    project: Project,
+) -> None:
+    defs_yaml = DEFS / "sales_jobs/defs.yaml"
+    project.write(defs_yaml, (project.root / defs_yaml).read_text() + "  on_spec_error: isolate\n")
+    project.write(DEFS / "sales_jobs/job_specs/sales_job.yaml", BROKEN_SPEC)
+    listed = project.run("dg", "list", "defs", "--json")
+    assert listed.code == 0, listed.both
+    jobs = {j["name"]: j for j in json.loads(listed.out)["jobs"]}
+    assert {"sales_job", "report_job"} <= set(jobs)
+    # the broken file's job shows its lines (paths as the component loads them) and fails
+    for line in BROKEN_LINES:
+        assert line.split(":", 1)[1] in jobs["sales_job"]["description"]
+    done = project.run("dg", "launch", "--job", "sales_job")
+    assert done.code != 0
+    run = only_run(project.home, "sales_job")
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    with dg.DagsterInstance.from_config(str(project.home)) as instance:
+        failure = instance.all_logs(run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE)[0]
+        assert failure.dagster_event is not None
+        description = failure.dagster_event.step_failure_data.user_failure_data.description
+        assert not instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
+    assert "unknown asset `marketing_ingestoin_asset`" in description
+    # the other component's jobs run
+    done = project.run("dg", "launch", "--job", "report_job")
+    assert done.code == 0, done.both
+    # `dg check defs` and `nexus-dagster validate` still fail, with the lines
+    checked = project.run("dg", "check", "defs")
+    assert checked.code == 1
+    assert all(line in checked.both.splitlines() for line in BROKEN_LINES), checked.both
+    validate = project.run("nexus-dagster", "validate")
+    assert (validate.code, validate.out.splitlines()) == (1, BROKEN_LINES)
+
+
 def test_dg_check_yaml_and_defs_name_a_misspelled_attribute(project: Project) -> None:
     defs_yaml = DEFS / "sales_jobs/defs.yaml"
     project.write(

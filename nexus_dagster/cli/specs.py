@@ -39,7 +39,7 @@ from nexus_dagster.cli.common import (
 from nexus_dagster.cli.history import run_values_for
 from nexus_dagster.editor_schema import assets_json_schema, spec_json_schema
 from nexus_dagster.errors import NexusSpecError, SpecProblem
-from nexus_dagster.factory import NameClaims
+from nexus_dagster.factory import VALIDATION_ENV, NameClaims
 from nexus_dagster.location import Location
 from nexus_dagster.partitioned import describe, values_run_config
 from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
@@ -48,7 +48,23 @@ from nexus_dagster.templates import render
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    """Every problem in every spec, one ``path:line:col: key: message`` line each."""
+    """Every problem in every spec, one ``path:line:col: key: message`` line each.
+
+    The location is loaded as ``dagster definitions validate`` loads it (with
+    ``DAGSTER_IS_DEFS_VALIDATION_CLI=1``), so a location that isolates broken specs
+    (``on_spec_error="isolate"``) reports them here instead of loading around them."""
+    before = os.environ.get(VALIDATION_ENV)
+    os.environ[VALIDATION_ENV] = "1"
+    try:
+        return _validate(args)
+    finally:
+        if before is None:
+            del os.environ[VALIDATION_ENV]
+        else:
+            os.environ[VALIDATION_ENV] = before
+
+
+def _validate(args: argparse.Namespace) -> int:
     location = location_of(args)
     if location.target.dg_project is not None:
         return _validate_project(args, location)

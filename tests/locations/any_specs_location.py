@@ -1,5 +1,6 @@
 """A code location over the partitioned location's assets whose specs folder is
-``$NEXUS_SPECS_DIR``: lets a test load any fixture folder of specs the way Dagster would."""
+``$NEXUS_SPECS_DIR``: lets a test load any fixture folder of specs the way Dagster would
+(``$NEXUS_ON_SPEC_ERROR``: ``raise``, the default, or ``isolate``)."""
 
 import os
 
@@ -11,4 +12,5 @@ defs = build_definitions(
     os.environ["NEXUS_SPECS_DIR"],
     assets=ASSETS,
     resources={"warehouse": Warehouse.configure_at_launch()},
+    on_spec_error=os.environ.get("NEXUS_ON_SPEC_ERROR", "raise"),  # type: ignore[arg-type]
 )
