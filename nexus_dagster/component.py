@@ -195,6 +195,16 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
         project = _project_of(context.component_tree)
         owner = str(context.path)
         params = project.params
+        # Jobs, schedules and sensors the project defines in Python: a spec may not take their
+        # names (Dagster would say only "Duplicate job definition").
+        tree = context.component_tree
+        for loc in _other_defs(tree.find_decl_at_path(tree.defs_module_path)):
+            other = context.build_defs(loc)
+            project.claims.reserve_python(
+                list(other.jobs or []),
+                [*(other.schedules or []), *(other.sensors or [])],
+                where=f"in {_shown(loc.file_path_posix, context.project_root)}",
+            )
 
         def whole(jobs: Sequence[Any]) -> dg.Definitions:
             return dg.Definitions(assets=list(assets), jobs=jobs, resources={RESOURCE_KEY: params})

@@ -297,15 +297,17 @@ class NameClaims:
         # (kind, name) -> (owner, who has it, as messages say); owner "" is Python code
         self._owners: dict[tuple[str, str], tuple[str, str]] = {}
 
-    def reserve_python(self, jobs: Sequence[Any], entries: Sequence[Any]) -> None:
+    def reserve_python(
+        self, jobs: Sequence[Any], entries: Sequence[Any], where: str = "given to build_definitions"
+    ) -> None:
         """The names of the jobs, schedules and sensors defined in Python beside the specs
-        (``build_definitions(jobs=..., schedules=..., sensors=...)``)."""
+        (``where``: how messages say where they come from)."""
         for job in jobs:
-            self._owners[("job", job.name)] = ("", f"the Python job `{job.name}` (`jobs=[...]`)")
+            self._owners[("job", job.name)] = ("", f"the Python job `{job.name}` {where}")
         for entry in entries:
             self._owners[("schedule or sensor", entry.name)] = (
                 "",
-                f"the Python schedule or sensor `{entry.name}`",
+                f"the Python schedule or sensor `{entry.name}` {where}",
             )
 
     def conflicts(self, specs: Sequence[JobSpec], owner: str) -> list[SpecProblem]:

@@ -363,6 +363,25 @@ def test_an_assets_from_folder_that_does_not_exist_is_a_line_of_its_defs_yaml(
     assert (validate.code, validate.out) == (1, line + "\n")
 
 
+def test_a_spec_may_not_take_the_name_of_a_python_job_of_the_project(project: Project) -> None:
+    project.write(
+        DEFS / "ingestion/jobs.py",
+        """\
+        import dagster as dg
+
+        sales_job = dg.define_asset_job("sales_job", selection=["sales_ingestion_asset"])
+        """,
+    )
+    line = (
+        f"{DEFS.as_posix()}/sales_jobs/job_specs/sales_job.yaml:1:1: job name `sales_job` is "
+        "already used by the Python job `sales_job` in src/nexus_example/defs/ingestion of this "
+        "code location; Dagster wants each name once: rename one of them"
+    )
+    done = project.run("dg", "check", "defs")
+    assert done.code == 1 and line in done.both.splitlines(), done.both
+    assert "Duplicate job definition" not in done.both
+
+
 def test_two_components_may_not_build_one_schedule_name(project: Project) -> None:
     # Schedules and sensors share one namespace in a code location, across components too.
     project.write(

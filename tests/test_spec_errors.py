@@ -838,16 +838,16 @@ def test_a_spec_job_named_like_a_python_job_of_the_location_is_a_spec_problem(
         build_definitions(folder, assets=ASSETS, jobs=[python_job, dg.define_asset_job("hourly")])
     assert [str(p) for p in caught.value.problems] == [
         f"{folder}/named.yaml:1:1: name: job name `hourly` is already used by the Python job "
-        "`hourly` (`jobs=[...]`) of this code location; Dagster wants each name once: rename "
+        "`hourly` given to build_definitions of this code location; Dagster wants each name once: rename "
         "one of them",
         f"{folder}/nightly.yaml:1:1: job name `nightly` is already used by the Python job "
-        "`nightly` (`jobs=[...]`) of this code location; Dagster wants each name once: rename "
+        "`nightly` given to build_definitions of this code location; Dagster wants each name once: rename "
         "one of them",
     ]
     with pytest.raises(NexusSpecError) as caught:
         build_definitions(spec_schedule, assets=ASSETS, schedules=[check])
     assert [str(p) for p in caught.value.problems] == [
         f"{spec_schedule}/other.yaml:5:5: schedules[0]: schedule or sensor name "
-        "`named_check` is already used by the Python schedule or sensor `named_check` of this "
-        "code location; Dagster wants each name once: rename one of them",
+        "`named_check` is already used by the Python schedule or sensor `named_check` given to "
+        "build_definitions of this code location; Dagster wants each name once: rename one of them",
     ]
