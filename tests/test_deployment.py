@@ -1,0 +1,380 @@
+"""The plugin in Dagster's production shape, every process real and on loopback.
+
+Postgres storage (Debian's server, started in a temporary folder), one code location server
+(`dagster code-server start`, which can reload), `dagster-daemon run` (schedules, the run queue,
+run monitoring) and `dagster-webserver`. The instance is deploy/dagster.yaml and the webserver and
+the daemon read deploy/workspace.yaml, both as they are: every connection detail comes from the
+environment. The code location is a copy of the repository's example (definitions.py, job_specs/,
+data/) with one change, `on_spec_error="isolate"` in its `build_definitions` call, so that a
+broken spec leaves the other jobs running; the tests edit its specs. Its spec cache is filled by `nexus-dagster validate` and its specs folder made
+read-only before the code server first loads it, as deploy/Dockerfile does.
+
+One module fixture starts everything once; the cases run in order and later ones see what
+earlier ones did (runs in the instance, edited specs).
+"""
+
+from __future__ import annotations
+
+import errno
+import json
+import os
+import signal
+import stat
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+
+from .deploy_support import (
+    Deployment,
+    require_postgres,
+    start_deployment,
+    wait_until,
+)
+from .ui_support import bucket_rows, read_csv_rows
+
+pytestmark = pytest.mark.timeout(600)
+
+# Dagster's scheduler iterates once a minute, on the minute. A schedule RUNNING by default is
+# first seen at one iteration, which records it as started then, and ticks at the next: its first
+# run comes 60 to 120 s after the reload.
+SCHEDULE_TIMEOUT = 150.0
+IN_FLIGHT = "changed while this run was in flight"
+
+
+@pytest.fixture(scope="module")
+def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
+    pg_bin = require_postgres()
+    started = time.monotonic()
+    running = start_deployment(tmp_path_factory.mktemp("deployment"), pg_bin)
+    print(f"deployment started in {time.monotonic() - started:.1f} s")
+    try:
+        # This process reads the instance too (run status, events): deploy/dagster.yaml takes
+        # the Postgres connection from the environment.
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in running.env.items():
+                if name.startswith("DAGSTER_"):
+                    patch.setenv(name, value)
+            yield running
+    finally:
+        running.stop()
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert text.count(old) == 1, f"{old!r} is not once in {path}"
+    path.write_text(text.replace(old, new))
+
+
+def values(recorded: dict[str, dict[str, tuple[Any, str]]]) -> dict[str, dict[str, Any]]:
+    return {asset: {k: v for k, (v, _) in params.items()} for asset, params in recorded.items()}
+
+
+RUNS: dict[str, str] = {}  # run ids of earlier cases, for the command line case
+
+
+def test_a_launched_run_is_queued_then_run_by_the_daemon(deployment: Deployment) -> None:
+    run_id, status = deployment.launch(
+        "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
+    )
+    RUNS["a"] = run_id
+    assert status == "QUEUED"  # the QueuedRunCoordinator keeps it for the daemon
+    deployment.wait_for_success(run_id)
+
+    kinds = [e.dagster_event.event_type for e in deployment.events(run_id) if e.dagster_event]
+    order = [
+        dg.DagsterEventType.RUN_ENQUEUED,
+        dg.DagsterEventType.RUN_STARTING,  # only the daemon takes a run off the queue
+        dg.DagsterEventType.RUN_START,
+        dg.DagsterEventType.RUN_SUCCESS,
+    ]
+    assert [kind for kind in kinds if kind in order] == order
+    assert deployment.recorded_params(run_id) == {
+        "sales_ingestion_asset": {
+            "source_bucket": ("sales-raw", "default"),
+            "target_bucket": ("analytics-lake", "default"),
+        },
+        "marketing_ingestion_asset": {
+            "source_bucket": ("mkt-raw", "per-asset"),
+            "target_bucket": ("analytics-lake", "default"),
+        },
+    }
+    data = deployment.data
+    lake = data / "analytics-lake"
+    assert read_csv_rows(lake / "sales.csv") == bucket_rows(data / "sales-raw")
+    assert read_csv_rows(lake / "marketing.csv") == bucket_rows(data / "mkt-raw")
+
+
+def test_b_a_spec_schedule_ticks_through_the_daemon(deployment: Deployment) -> None:
+    spec = deployment.specs / "deploy_minutely_job.yaml"
+    spec.write_text(
+        "description: Sales ingestion every minute\n"
+        "selection: [sales_ingestion_asset]\n"
+        "parameter_values:\n  target_bucket: minutely-lake\n"
+        "ops_config:\n  sales_ingestion_asset:\n    source_bucket: sales-raw\n"
+        "schedules:\n"
+        "  - name: deploy_every_minute\n"
+        '    cron: "* * * * *"\n'
+        "    default_status: RUNNING\n"
+        "    parameter_values:\n"
+        "      sales_ingestion_asset.source_bucket: sales-daily\n"
+    )
+    try:
+        deployment.reload_location()
+        assert "deploy_minutely_job" in deployment.jobs()
+
+        def scheduled_run() -> dg.DagsterRun | None:
+            with deployment.instance() as instance:
+                runs = instance.get_runs(
+                    dg.RunsFilter(tags={"dagster/schedule_name": "deploy_every_minute"}), limit=1
+                )
+            return runs[0] if runs else None
+
+        run = wait_until(
+            "a run of schedule deploy_every_minute",
+            scheduled_run,
+            SCHEDULE_TIMEOUT,
+            deployment.logs,
+        )
+        assert run.job_name == "deploy_minutely_job"
+        deployment.wait_for_success(run.run_id)
+        assert values(deployment.recorded_params(run.run_id)) == {
+            "sales_ingestion_asset": {
+                "source_bucket": "sales-daily",
+                "target_bucket": "minutely-lake",
+            }
+        }
+        data = deployment.data
+        assert read_csv_rows(data / "minutely-lake" / "sales.csv") == bucket_rows(
+            data / "sales-daily"
+        )
+    finally:
+        # No more ticks during the later cases: the schedule leaves with its spec.
+        spec.unlink()
+        deployment.reload_location()
+    assert "deploy_minutely_job" not in deployment.jobs()
+
+
+def test_c_an_edited_spec_reloaded_gives_the_next_run_its_values(deployment: Deployment) -> None:
+    edit(
+        deployment.specs / "sales_job.yaml",
+        "target_bucket: analytics-lake",
+        "target_bucket: edited-lake",
+    )
+    deployment.reload_location()
+    run_id, _ = deployment.launch(
+        "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
+    )
+    RUNS["c"] = run_id
+    deployment.wait_for_success(run_id)
+    assert deployment.recorded_params(run_id) == {
+        "sales_ingestion_asset": {
+            "source_bucket": ("sales-raw", "default"),
+            "target_bucket": ("edited-lake", "default"),
+        },
+        "marketing_ingestion_asset": {
+            "source_bucket": ("mkt-raw", "per-asset"),
+            "target_bucket": ("edited-lake", "default"),
+        },
+    }
+    assert read_csv_rows(deployment.data / "edited-lake" / "sales.csv") == bucket_rows(
+        deployment.data / "sales-raw"
+    )
+
+
+def _open_writer(fifo: Path) -> int | None:
+    # Opening a FIFO's write end without blocking works only once a reader holds it open.
+    try:
+        return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as error:
+        if error.errno == errno.ENXIO:
+            return None
+        raise
+
+
+def test_d_a_run_in_flight_during_an_edit_never_mixes_values(deployment: Deployment) -> None:
+    # daily_report_job: the two ingestion steps, then `report` in a step process of its own
+    # (multiprocess executor). The sales step reads its source bucket, which here holds a FIFO:
+    # it blocks in the read, after resolving its values, until the test writes the rows.
+    data = deployment.data
+    gate = data / "gate-raw"
+    gate.mkdir()
+    fifo = gate / "sales.csv"
+    os.mkfifo(fifo)
+    launched = {"sales_ingestion_asset.source_bucket": "gate-raw"}
+    run_id, _ = deployment.launch("daily_report_job", launched)
+
+    def sales_step_reading() -> int | None:
+        if deployment.run(run_id).status in {
+            dg.DagsterRunStatus.SUCCESS,
+            dg.DagsterRunStatus.FAILURE,
+            dg.DagsterRunStatus.CANCELED,
+        }:
+            pytest.fail(
+                f"run {run_id} ended before its sales step read:\n{deployment.failures(run_id)}"
+            )
+        return _open_writer(fifo)
+
+    writer = wait_until(
+        "the sales step to read its source", sales_step_reading, 120, deployment.logs
+    )
+    try:
+        # The edit and the reload while the run is in flight.
+        edit(deployment.specs / "daily_report_job.yaml", "  min_amount: 50\n", "  min_amount: 75\n")
+        deployment.reload_location()
+    finally:
+        # The rows of sales-raw, through the FIFO: the sales step's read ends.
+        os.set_blocking(writer, True)
+        header = sorted((data / "sales-raw").glob("*.csv"))[0].read_text().splitlines()[0]
+        rows = [header, *bucket_rows(data / "sales-raw")]
+        os.write(writer, ("\n".join(rows) + "\n").encode())
+        os.close(writer)
+    status = deployment.wait_for_run(run_id)
+    fifo.unlink()
+
+    launch_values: dict[str, dict[str, Any]] = {
+        "sales_ingestion_asset": {
+            "source_bucket": "gate-raw",
+            "target_bucket": "reports-lake",
+            "batch_size": 500,
+        },
+        "marketing_ingestion_asset": {"source_bucket": "mkt-raw", "target_bucket": "reports-lake"},
+        "report": {"min_amount": 50.0, "target_bucket": "reports-lake"},
+    }
+    recorded = values(deployment.recorded_params(run_id))
+    # Whatever materialized did so with the values of the launch, never with the edit's.
+    for asset, params in recorded.items():
+        expected = launch_values[asset]
+        assert {k: v for k, v in params.items() if k in expected} == {
+            k: v for k, v in expected.items() if k in params
+        }, (asset, params)
+    if "report" in recorded:
+        assert recorded["report"]["min_amount"] == 50  # the launch's, not the edit's 75
+    if status == dg.DagsterRunStatus.SUCCESS:
+        assert set(recorded) == set(launch_values)
+    else:
+        # Or the steps that did not materialize failed with the plugin's message, and only so.
+        assert status == dg.DagsterRunStatus.FAILURE
+        failed = deployment.step_failures(run_id)
+        assert failed, deployment.failures(run_id)
+        assert set(failed) | set(recorded) == set(launch_values), (failed, recorded)
+        for step, error in failed.items():
+            assert IN_FLIGHT in error, (step, error)
+            assert "Launch a new run to use the edited spec." in error
+    print(f"in-flight run ended {status.value}; materialized: {sorted(recorded)}")
+
+
+def _kill_and_restart_code_server(deployment: Deployment) -> dict[str, str]:
+    """SIGKILL the code server's process group, start it again on its port, and wait for the
+    webserver to show the location from the new server; returns its jobs."""
+    before = deployment.version_key()
+    process = deployment.processes["code_server"]
+    deployment.kill("code_server", signal.SIGKILL)
+    assert process.poll() is not None
+    deployment.start_code_server()
+    # No reload is asked for: the webserver's watch thread polls the server's id, sees a new
+    # one and fetches the location's snapshot again.
+    return wait_until(
+        "the webserver to show the restarted code server's location",
+        lambda: deployment.loaded_jobs(not_version=before),
+        120,
+        deployment.logs,
+    )
+
+
+def test_e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
+    deployment: Deployment,
+) -> None:
+    broken = deployment.specs / "broken_deploy_job.yaml"
+    broken.write_text(
+        "name: broken_deploy_job\nselection:\n  - sales_ingestion_asset\n  - no_such_asset\n"
+    )
+    try:
+        checked = deployment.nexus("validate", "-f", str(deployment.location_file))
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        # `path:line:col: message`; compared from the line number on, whatever the path's form.
+        problems = [
+            line.split("broken_deploy_job.yaml:", 1)[1]
+            for line in (checked.stdout + checked.stderr).splitlines()
+            if "broken_deploy_job.yaml:" in line
+        ]
+        assert any("no_such_asset" in problem for problem in problems), checked.stdout
+
+        jobs = _kill_and_restart_code_server(deployment)
+
+        # Every other job still loads and launches (on_spec_error="isolate")...
+        assert {"sales_job", "daily_report_job", "daily_orders_job"} <= set(jobs)
+        run_id, _ = deployment.launch(
+            "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
+        )
+        RUNS["e"] = run_id
+        deployment.wait_for_success(run_id)
+        assert values(deployment.recorded_params(run_id))["sales_ingestion_asset"] == {
+            "source_bucket": "sales-raw",
+            "target_bucket": "edited-lake",
+        }
+        # ...and the broken spec is a job that shows its problem lines and whose run fails
+        # with them when it starts, before any asset's code runs.
+        for problem in problems:
+            assert problem in jobs["broken_deploy_job"], jobs["broken_deploy_job"]
+        run_id, _ = deployment.launch("broken_deploy_job", {})
+        assert deployment.wait_for_run(run_id) == dg.DagsterRunStatus.FAILURE
+        failures = deployment.failures(run_id)
+        for problem in problems:
+            assert problem in failures, failures
+        events = deployment.events(run_id)
+        assert not [e for e in events if e.asset_materialization is not None]
+        assert not [e for e in events if e.step_key == "sales_ingestion_asset"]
+    finally:
+        broken.unlink()
+        deployment.reload_location()
+    assert "broken_deploy_job" not in deployment.jobs()
+
+
+def test_f_the_command_line_reads_runs_from_postgres(deployment: Deployment) -> None:
+    location = ["-f", str(deployment.location_file)]
+    listed = deployment.nexus("runs", "sales_job", "--json", *location)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    runs = {entry["run_id"]: entry for entry in json.loads(listed.stdout)}
+    assert {RUNS["a"], RUNS["c"], RUNS["e"]} <= set(runs)
+    assert runs[RUNS["a"]]["status"] == "SUCCESS"
+    assert runs[RUNS["a"]]["values"] == {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
+
+    diff = deployment.nexus("diff", RUNS["a"], RUNS["c"], "--json", *location)
+    assert diff.returncode == 1, diff.stdout + diff.stderr  # 1: the runs differ
+    assets = json.loads(diff.stdout)["assets"]
+    for asset in ("sales_ingestion_asset", "marketing_ingestion_asset"):
+        assert set(assets[asset]) == {"target_bucket"}
+        assert assets[asset]["target_bucket"]["a"]["value"] == "analytics-lake"
+        assert assets[asset]["target_bucket"]["b"]["value"] == "edited-lake"
+
+    updated = deployment.nexus("update", "sales_job", "--from-run", RUNS["a"], *location)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+    assert "set ops_config.marketing_ingestion_asset.source_bucket" in updated.stdout
+    # The run's values are now the spec's own: a launch with no config at all takes them.
+    deployment.reload_location()
+    run_id, _ = deployment.launch("sales_job", {})
+    deployment.wait_for_success(run_id)
+    assert deployment.recorded_params(run_id)["marketing_ingestion_asset"] == {
+        "source_bucket": ("mkt-raw", "default"),
+        "target_bucket": ("edited-lake", "default"),
+    }
+
+
+def test_g_the_code_server_loaded_read_only_specs_from_the_prefilled_cache(
+    deployment: Deployment,
+) -> None:
+    check = deployment.load_check
+    # `nexus-dagster validate` filled the cache before the code server started...
+    assert check["cache_before_load"], "validate left no cache file"
+    # ...the code server loaded with the specs folder read-only (no write bit for anyone)...
+    assert check["specs_before_load"]
+    for name, (mode, _, _) in check["specs_before_load"].items():
+        assert not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), name
+    assert check["specs_after_load"] == check["specs_before_load"]
+    # ...and wrote nothing to the cache: every spec was taken from its entry (an entry that did
+    # not fit would have been checked again and the file rewritten).
+    assert check["cache_after_load"] == check["cache_before_load"]
