@@ -28,7 +28,7 @@ from pydantic import Field
 
 from nexus_dagster.asset_defaults import SpecIndex
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
-from nexus_dagster.factory import NameClaims, OnSpecError, build_specs_folder
+from nexus_dagster.factory import Built, NameClaims, OnSpecError, build_specs_folder
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
 from nexus_dagster.rules import suggest
@@ -206,16 +206,20 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
                 where=f"in {_shown(loc.file_path_posix, context.project_root)}",
             )
 
-        def whole(jobs: Sequence[Any]) -> dg.Definitions:
-            return dg.Definitions(assets=list(assets), jobs=jobs, resources={RESOURCE_KEY: params})
+        def whole(built: Built) -> dg.Definitions:
+            # The assets the specs select, for Dagster's check of their schedules' run config;
+            # the component itself defines none.
+            return dg.Definitions(
+                assets=list(assets), jobs=built.jobs, resources={RESOURCE_KEY: params}
+            )
 
-        built = build_specs_folder(
+        built, _ = build_specs_folder(
             folder,
             assets,
             project.index,
+            whole,
             claims=project.claims,
             owner=owner,
-            whole=whole,
             on_spec_error=self.on_spec_error,
         )
         return dg.Definitions(

@@ -27,7 +27,13 @@ from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.jobs import build_job
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
-from nexus_dagster.spec import JOB_NAME_RE, JobSpec, check_specs_folder, entry_names, gc_paused
+from nexus_dagster.spec import (
+    JobSpec,
+    check_specs_folder,
+    entry_names,
+    gc_paused,
+    usable_job_name,
+)
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
 """Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""
@@ -85,29 +91,24 @@ def build_definitions(
     index = SpecIndex()
     all_resources = {**(resources or {}), RESOURCE_KEY: _params(resources, index)}
 
-    def whole(jobs: Sequence[Any]) -> dg.Definitions:
+    def whole(built: Built) -> dg.Definitions:
         return dg.Definitions(
             assets=list(assets),
-            jobs=[*jobs, *python_jobs],
+            jobs=[*built.jobs, *python_jobs],
+            schedules=[*built.schedules, *python_schedules],
+            sensors=[*built.sensors, *python_sensors],
             resources=all_resources,
+            metadata={SPECS_DIR_METADATA: str(folder.resolve()), **metadata},
             **definitions_kwargs,
         )
 
     # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
     # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
     # its model for the life of the process.
-    built = build_specs_folder(
-        folder, assets, index, claims, str(folder), whole=whole, on_spec_error=on_spec_error
+    _, defs = build_specs_folder(
+        folder, assets, index, whole, claims, str(folder), on_spec_error=on_spec_error
     )
-    return dg.Definitions(
-        assets=list(assets),
-        jobs=[*built.jobs, *python_jobs],
-        schedules=[*built.schedules, *python_schedules],
-        sensors=[*built.sensors, *python_sensors],
-        resources=all_resources,
-        metadata={SPECS_DIR_METADATA: str(folder.resolve()), **metadata},
-        **definitions_kwargs,
-    )
+    return defs
 
 
 @dataclass
@@ -126,20 +127,21 @@ def build_specs_folder(
     folder: Path,
     assets: Sequence[AssetLike],
     index: SpecIndex,
+    whole: Callable[[Built], dg.Definitions],
     claims: NameClaims | None = None,
     owner: str = "",
     *,
-    whole: Callable[[Sequence[Any]], dg.Definitions] | None = None,
     on_spec_error: OnSpecError = "raise",
-) -> Built:
+) -> tuple[Built, dg.Definitions]:
     """Load and check the specs of ``folder`` against ``assets``, build what they define, and
     record the specs and assets in ``index`` (which several folders may share).
 
-    ``claims`` holds the job, schedule and sensor names that other specs folders of the same
-    code location already build (the other ``NexusJobsComponent`` instances of a ``dg``
-    project; ``owner`` names this one), and those defined in Python: a spec that reuses one is
-    a problem of that spec. ``whole(jobs)`` is the code location's ``Definitions`` with these
-    jobs, for Dagster's own check of the schedules' and sensors' ``run_config:``. Raises
+    ``whole(built)`` is the code location's ``Definitions`` with what the folder built (and the
+    assets its specs select): Dagster checks the schedules' and sensors' ``run_config:`` against
+    it, and it is returned with ``built``. ``claims`` holds the job, schedule and sensor names
+    that other specs folders of the same code location already build (the other
+    ``NexusJobsComponent`` instances of a ``dg`` project; ``owner`` names this one), and those
+    defined in Python: a spec that reuses one is a problem of that spec. Raises
     :class:`NexusSpecError` with every problem, unless ``on_spec_error="isolate"``.
     """
     if on_spec_error not in ("raise", "isolate"):
@@ -152,28 +154,44 @@ def build_specs_folder(
             problems += claims.conflicts(specs, owner)
         good = _without_problems(specs, problems, isolate, folder, assets)
         pieces = [_SpecBuild.of(spec) for spec in good]
+        built = _built(index, pieces, specs, problems, folder, claims)
+        defs = whole(built)
         sections = [section for piece in pieces for section in piece.sections]
-        if whole is not None and sections:
-            found = entry_section_problems(whole([piece.job for piece in pieces]), sections)
-            if found:
-                problems += found
-                good = _without_problems(good, found, isolate, folder, assets)
-                kept = {id(spec) for spec in good}
-                pieces = [piece for piece in pieces if id(piece.spec) in kept]
-        built = Built(index)
+        found = entry_section_problems(defs, sections) if sections else []
+        if found:  # isolated: the files Dagster refuses become problem jobs too
+            problems += found
+            good = _without_problems(good, found, isolate, folder, assets)
+            kept = {id(spec) for spec in good}
+            pieces = [piece for piece in pieces if id(piece.spec) in kept]
+            built = _built(index, pieces, specs, problems, folder, claims)
+            defs = whole(built)
         for piece in pieces:
-            built.jobs.append(piece.job)
-            built.schedules.extend(piece.schedules)
-            built.sensors.extend(piece.sensors)
             index_spec(index, piece.spec)
         if claims is not None:
             claims.record(good, owner)
         index.add_assets({name: info.params for name, info in catalog.by_name.items()})
-        if problems:
-            taken = {job.name for job in built.jobs} | (claims.job_names() if claims else set())
-            built.jobs.extend(_isolated_jobs(specs, problems, folder, taken))
-            for problem in problems:
-                logger.error(f"isolated (on_spec_error: isolate): {problem}")
+        for problem in problems:
+            logger.error(f"isolated (on_spec_error: isolate): {problem}")
+    return built, defs
+
+
+def _built(
+    index: SpecIndex,
+    pieces: Sequence[_SpecBuild],
+    specs: Sequence[JobSpec],
+    problems: Sequence[SpecProblem],
+    folder: Path,
+    claims: NameClaims | None,
+) -> Built:
+    """What the good specs build, and a problem job per spec file with problems."""
+    built = Built(index)
+    for piece in pieces:
+        built.jobs.append(piece.job)
+        built.schedules.extend(piece.schedules)
+        built.sensors.extend(piece.sensors)
+    if problems:
+        taken = {job.name for job in built.jobs} | (claims.job_names() if claims else set())
+        built.jobs.extend(_isolated_jobs(specs, problems, folder, taken))
     return built
 
 
@@ -234,7 +252,7 @@ def _isolated_jobs(
 
 
 def _free_name(candidates: Sequence[str | None], taken: set[str]) -> str:
-    usable = [c for c in candidates if c and JOB_NAME_RE.match(c) and not c.startswith("__")] or [
+    usable = [c for c in candidates if c and usable_job_name(c)] or [
         re.sub(r"[^A-Za-z0-9_]", "_", str(candidates[-1])).lstrip("_") or "spec"
     ]
     for name in usable:

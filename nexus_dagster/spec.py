@@ -56,6 +56,15 @@ from nexus_dagster.templates import (
 from nexus_dagster.yaml_source import MAX_FILE_BYTES, YamlDocument, YamlSyntaxError, load_yaml
 
 JOB_NAME_RE = re.compile(r"^[A-Za-z0-9_]+$")  # Dagster's own rule for job and schedule names
+DAGSTER_OWN_PREFIX = "__"  # Dagster's own jobs (`__ASSET_JOB`)
+
+
+def usable_job_name(name: str) -> bool:
+    """Whether a spec's job may be called ``name``: Dagster's rule for names, and not one of
+    the names Dagster keeps for its own jobs."""
+    return bool(JOB_NAME_RE.match(name)) and not name.startswith(DAGSTER_OWN_PREFIX)
+
+
 SPEC_SUFFIXES = (".yaml", ".yml")
 
 
@@ -244,7 +253,7 @@ def check_specs_folder(
     isolates broken specs builds from. Raises :class:`NexusSpecError` only when the folder is
     missing."""
     with gc_paused():
-        return _check_folder(specs_dir, catalog, True, {})
+        return _specs_and_problems(specs_dir, catalog, True, {})
 
 
 @contextmanager
@@ -272,13 +281,13 @@ def _load_job_specs(
     whole_folder: bool = True,
     texts: Mapping[Path, str] | None = None,
 ) -> list[JobSpec]:
-    specs, problems = _check_folder(root, catalog, whole_folder, texts or {})
+    specs, problems = _specs_and_problems(root, catalog, whole_folder, texts or {})
     if problems:
         raise NexusSpecError(problems, specs_dir=str(root))
     return specs
 
 
-def _check_folder(
+def _specs_and_problems(
     root: Path, catalog: Catalog | None, whole_folder: bool, texts: Mapping[Path, str]
 ) -> tuple[list[JobSpec], list[SpecProblem]]:
     if not root.is_dir():
@@ -573,7 +582,7 @@ def _check_alone(spec: JobSpec) -> None:
                 f"the file name `{spec.path.stem}` is not a valid job name (letters, digits, `_`); "
                 "rename the file or set `name:`",
             )
-    elif spec.name.startswith("__"):
+    elif spec.name.startswith(DAGSTER_OWN_PREFIX):
         # Dagster's own jobs (`__ASSET_JOB`): a spec of that name would replace the job behind
         # every Materialize button of the location.
         where: list[Any] = ["name"] if model.name is not None else []
