@@ -16,13 +16,11 @@ import os
 import pwd
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
-import urllib.request
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,24 +30,17 @@ import dagster as dg
 import pytest
 
 from .conftest import REPO
-from .ui_support import in_ci
+from .ui_support import REPOSITORY, free_port, graphql, in_ci
 
 BIN = Path(sys.executable).parent
 DEPLOY = REPO / "deploy"
 LOCATION = "nexus_example"  # deploy/workspace.yaml's location_name
-REPOSITORY = "__repository__"
 START_TIMEOUT = 120.0
 RUN_TIMEOUT = 120.0
 DB_USER = "dagster"
 DB_NAME = "dagster"
 
 FINISHED = {dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED}
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_until(what: str, ready: Any, timeout: float, on_timeout: Any = lambda: "") -> Any:
@@ -284,14 +275,8 @@ class Deployment:
     # GraphQL against the webserver
 
     def graphql(self, query: str, variables: Mapping[str, Any] | None = None) -> Any:
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{self.web_port}/graphql",
-            data=json.dumps({"query": query, "variables": dict(variables or {})}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
         try:
-            with urllib.request.urlopen(request, timeout=60) as response:
-                answer = json.loads(response.read())
+            answer = graphql(self.web_port, query, variables, timeout=60)
         except urllib.error.HTTPError as error:
             raise GraphQLError(
                 f"HTTP {error.code}: {error.read().decode(errors='replace')}"

@@ -12,7 +12,7 @@ import dagster as dg
 import pytest
 
 from .conftest import new_dagster_home, write_specs
-from .ui_support import DAGSTER, _free_port, _stop
+from .ui_support import DAGSTER, _stop, free_port
 
 LOCATION = Path(__file__).parent / "locations" / "automation_location.py"
 # The cron ticks each minute; the sensor evaluates every 10 s or so and fires on the first
@@ -43,7 +43,7 @@ def test_automation_condition_sensor_runs_the_asset_with_its_spec_values(tmp_pat
         "PROBE_OUT": str(out),
     }
     log = tmp_path / "dev.log"
-    command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(_free_port()), "-f", str(LOCATION)]
+    command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(free_port()), "-f", str(LOCATION)]
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,

@@ -24,7 +24,7 @@ import dagster as dg
 import pytest
 
 from .conftest import REPO, new_dagster_home
-from .ui_support import _free_port, _stop, graphql
+from .ui_support import _stop, free_port, graphql
 
 BIN = Path(sys.executable).parent
 EXAMPLE = REPO / "examples" / "dg_project"
@@ -527,7 +527,7 @@ _JOBS_QUERY = """
 def dagster_dev(
     example: Project, tmp_path: Path
 ) -> Iterator[tuple[subprocess.Popen[bytes], int, Path]]:
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "dagster_dev.log"
     env = {**example.env(), "DAGSTER_HOME": str(new_dagster_home(tmp_path / "home"))}
     command = [str(BIN / "dagster"), "dev", "-h", "127.0.0.1", "-p", str(port)]

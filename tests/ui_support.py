@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,19 +156,22 @@ def bucket_rows(folder: Path) -> list[str]:
     return [row for path in sorted(folder.glob("*.csv")) for row in read_csv_rows(path)]
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
-def graphql(port: int, query: str) -> Any:
+def graphql(
+    port: int, query: str, variables: Mapping[str, Any] | None = None, timeout: float = 10
+) -> Any:
+    """The webserver's whole answer (``data`` and ``errors``) to a GraphQL query."""
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/graphql",
-        data=json.dumps({"query": query}).encode(),
+        data=json.dumps({"query": query, "variables": dict(variables or {})}).encode(),
         headers={"Content-Type": "application/json"},
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 
@@ -233,7 +237,7 @@ def _start(root: Path) -> tuple[subprocess.Popen[bytes], Webserver]:
     data = root / "data"
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*-lake"))
     log = root / "server.log"
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DAGSTER_HOME": str(home), "NEXUS_EXAMPLE_DATA": str(data)}
     command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)]
     command += ["-w", str(REPO / "workspace.yaml")]
