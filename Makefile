@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run run-dg test lint venv clean
+.PHONY: run run-dg test lint docs venv clean
 
 venv: $(STAMP)
 
@@ -30,14 +30,19 @@ run-dg: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check nexus_dagster tests definitions.py examples
 	$(BIN)/mypy
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir .site
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check nexus_dagster tests definitions.py examples
 	$(BIN)/ruff format --check nexus_dagster tests definitions.py examples
 
+# The manual (docs/, mkdocs.yml) on http://127.0.0.1:8000, rebuilt on every edit.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8000
+
 clean:
-	rm -rf $(VENV) .dagster_home
+	rm -rf $(VENV) .dagster_home .site
 
 # Benchmarks against plain Dagster doing the same work, about 20 minutes on 2 cores; the figures
 # and how to read them are in docs/benchmarks.md. (`bench/` is a folder: the target is phony.)
