@@ -26,12 +26,17 @@ run-dg: $(STAMP)
 	cd examples/dg_project && PYTHONPATH=src DAGSTER_HOME=$(CURDIR)/.dagster_home \
 		$(CURDIR)/$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m nexus_example.definitions -d src
 
-# pytest exits 5 when it collects no test; that must fail, so it is left as it is.
+# pytest exits 5 when it collects no test; that must fail, so it is left as it is. The tests
+# run over both cores (a module whose expensive fixture must start once is one xdist group) and
+# in a shuffled order (pytest-randomly prints the seed; `--randomly-seed=N` repeats one order).
+# `make test PYTEST_WORKERS=` runs them in one process.
+PYTEST_WORKERS ?= -n 2 --dist loadgroup
+
 test: $(STAMP)
 	$(BIN)/ruff check nexus_dagster tests definitions.py examples
 	$(BIN)/mypy
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir .site
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q $(PYTEST_WORKERS) --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check nexus_dagster tests definitions.py examples
