@@ -8,10 +8,16 @@ them. Every edit goes the same way:
 2. read the file with ruamel.yaml's round-trip loader, so comments, key order, quoting and
    the formatting of every part the edit does not touch survive;
 3. apply the edit, then check the result against the code location's assets: the edited file
-   must load without a problem, and no other file may get a problem it did not have (the
-   folder is checked in a temporary copy with ``load_job_specs``);
+   must load without a problem, and no other file may get a problem it did not have. The check
+   runs on the specs folder itself, with the edited text read in place of the file
+   (``load_checked_specs(..., texts={path: new_text})``): nothing is copied or written for it;
 4. write a temporary file beside the spec and ``os.replace`` it over the spec (``create``
    links it into place instead, so it never overwrites a file).
+
+This module says what each operation means and runs those steps in order; what each edit does
+to the document is in :mod:`nexus_dagster.spec_edits`, the comment-keeping YAML surgery in
+:mod:`nexus_dagster.yaml_edit`, and the lock, the checks and the write (steps 1, 3 and 4) in
+:mod:`nexus_dagster.edit_transaction`.
 
 A refused edit raises :class:`NexusEditError` and leaves the file byte-identical. The change
 lists in :class:`EditResult` name keys, never values (a value may be a secret's reference).
@@ -28,35 +34,37 @@ Example::
 
 from __future__ import annotations
 
-import io
-import os
-import re
-import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-from filelock import FileLock, Timeout
-from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import CommentMark, YAMLError
-from ruamel.yaml.scalarstring import DoubleQuotedScalarString
-from ruamel.yaml.tokens import CommentToken
 
 from nexus_dagster.catalog import AssetLike, Catalog
-from nexus_dagster.errors import NexusEditError, NexusSpecError, SpecProblem
-from nexus_dagster.naming import prefixed, split_name
-from nexus_dagster.param_types import ParamType, TypeStringError, parse_type
-from nexus_dagster.rules import JobField, suggest
-from nexus_dagster.spec import (
-    JOB_NAME_RE,
-    JobSpec,
-    load_checked_specs,
-    spec_files,
+from nexus_dagster.edit_transaction import (
+    check_folder,
+    check_written,
+    folder_lock,
+    load_alone,
+    read_text,
+    write_atomically,
 )
+from nexus_dagster.errors import NexusEditError
+from nexus_dagster.rules import suggest
+from nexus_dagster.spec import JobSpec
+from nexus_dagster.spec_edits import (
+    EditContext,
+    deselect_asset,
+    migrate,
+    same_meaning,
+    select_asset,
+    set_value,
+    unset_value,
+)
+from nexus_dagster.spec_model import JOB_NAME_RE
+from nexus_dagster.spec_reading import spec_files
+from nexus_dagster.yaml_edit import Style, load_doc
 from nexus_dagster.yaml_source import YamlSyntaxError, load_yaml
 
 __all__ = [
@@ -69,21 +77,6 @@ __all__ = [
     "parse_value",
     "update_spec",
 ]
-
-LOCK_NAME = ".nexus-dagster.lock"
-LOCK_TIMEOUT_SECONDS = 60.0
-TOP_LEVEL_ORDER = (
-    "name",
-    "description",
-    "selection",
-    "params_schema",
-    "parameter_values",
-    "ops_config",
-    "tags",
-    "schedules",
-    "sensors",
-)
-_VALUE_SECTIONS = ("schedules", "sensors")  # lists whose items carry their own parameter_values
 
 
 @dataclass
@@ -194,16 +187,16 @@ def create_spec(
     if not select:
         raise NexusEditError(str(root / f"{job}.yaml"), ["select at least one asset"])
 
-    def change(doc: CommentedMap, ctx: _Context) -> None:
+    def change(doc: CommentedMap, ctx: EditContext) -> None:
         if schema:
             doc.yaml_set_start_comment(f"yaml-language-server: $schema={schema}")
         if description:
             doc["description"] = description
         doc["selection"] = CommentedSeq()
         for asset in select:
-            _select(doc, ctx, asset)
+            select_asset(doc, ctx, asset)
         for name, value in (set_values or {}).items():
-            _set(doc, ctx, name, value)
+            set_value(doc, ctx, name, value)
 
     return _edit(root, root / f"{job}.yaml", assets, change, create=True)
 
@@ -239,15 +232,15 @@ def update_spec(
     root = Path(specs_dir)
     path = find_spec_file(root, job)
 
-    def change(doc: CommentedMap, ctx: _Context) -> None:
+    def change(doc: CommentedMap, ctx: EditContext) -> None:
         for asset in select:
-            _select(doc, ctx, asset)
+            select_asset(doc, ctx, asset)
         for asset in deselect:
-            _deselect(doc, ctx, asset)
+            deselect_asset(doc, ctx, asset)
         for name in unset:
-            _unset(doc, ctx, name)
+            unset_value(doc, ctx, name)
         for name, value in (set_values or {}).items():
-            _set(doc, ctx, name, value)
+            set_value(doc, ctx, name, value)
 
     return _edit(root, path, assets, change)
 
@@ -282,16 +275,16 @@ def migrate_spec(
     root = Path(specs_dir)
     path = find_spec_file(root, job)
 
-    def change(doc: CommentedMap, ctx: _Context) -> None:
+    def change(doc: CommentedMap, ctx: EditContext) -> None:
         if ctx.spec is None:
             ctx.refuse(
                 "the spec has problems; fix them first (see `nexus-dagster validate`)",
                 *ctx.spec_problems,
             )
             return
-        _migrate(doc, ctx, ctx.spec)
+        migrate(doc, ctx, ctx.spec)
 
-    return _edit(root, path, assets, change, check_only=check, guard=_same_meaning)
+    return _edit(root, path, assets, change, check_only=check, guard=same_meaning)
 
 
 def migrate_specs(
@@ -313,45 +306,22 @@ def migrate_specs(
 # --- one edit, from lock to write -----------------------------------------------------------
 
 
-@dataclass
-class _Context:
-    """What an edit knows and has done so far."""
-
-    catalog: Catalog
-    spec: JobSpec | None  # the file as loaded with the assets before the edit, when it loads
-    spec_problems: list[str] = field(default_factory=list)
-    changes: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    reasons: list[str] = field(default_factory=list)
-    written: list[tuple[tuple[Any, ...], Any]] = field(default_factory=list)
-    origins: dict[str, str] = field(default_factory=dict)  # dotted key -> the option behind it
-
-    def refuse(self, *reasons: str) -> None:
-        self.reasons.extend(reasons)
-
-    def field_named(self, name: str) -> JobField | None:
-        fields = self.spec.fields if self.spec else ()
-        return next((f for f in fields if f.name == name), None)
-
-    def declared(self, asset: str, param: str) -> ParamType | None:
-        info = self.catalog.by_name.get(asset)
-        return info.params.get(param) if info else None
-
-
 def _edit(
     root: Path,
     path: Path,
     assets: Sequence[AssetLike],
-    change: Callable[[CommentedMap, _Context], None],
+    change: Callable[[CommentedMap, EditContext], None],
     *,
     create: bool = False,
     check_only: bool = False,
     guard: Callable[[JobSpec | None, JobSpec | None], list[str]] | None = None,
 ) -> EditResult:
+    """Apply ``change`` to the document of ``path`` under the folder's lock, check the result,
+    and write it (unless ``check_only``); ``guard`` compares the spec before and after."""
     if not root.is_dir():
         raise NexusEditError(str(path), [f"specs folder {root} not found"])
     catalog = Catalog(assets)
-    with _folder_lock(root, path):
+    with folder_lock(root, path):
         if create:
             existing = [
                 p for p in (path.with_suffix(".yaml"), path.with_suffix(".yml")) if p.exists()
@@ -364,616 +334,24 @@ def _edit(
                 )
             old_text, newline = "", "\n"
         else:
-            old_text, newline = _read_text(path)
-        spec, spec_problems = _load_alone(path, old_text, assets) if old_text else (None, [])
-        ctx = _Context(catalog, spec, spec_problems)
-        style = _Style.guess(old_text)
-        doc = _load_doc(path, old_text, style)
+            old_text, newline = read_text(path)
+        spec, spec_problems = load_alone(path, old_text, assets) if old_text else (None, [])
+        ctx = EditContext(catalog, spec, spec_problems)
+        style = Style.guess(old_text)
+        doc = load_doc(path, old_text, style)
         change(doc, ctx)
         if ctx.reasons:
             raise NexusEditError(str(path), ctx.reasons)
         new_text = style.dump(doc)
         if new_text == old_text:
             return EditResult(path, False, old_text, ctx.changes, [*ctx.notes, "nothing to change"])
-        _check_written(path, new_text, ctx)
-        reasons, notes = _check_folder(root, path, new_text, assets, ctx)
-        new_spec, _ = _load_alone(path, new_text, assets)
+        check_written(path, new_text, ctx.written)
+        reasons, notes = check_folder(root, path, new_text, assets, ctx.origins)
+        new_spec, _ = load_alone(path, new_text, assets)
         if not reasons and guard is not None:
             reasons = guard(spec, new_spec)
         if reasons:
             raise NexusEditError(str(path), reasons)
         if not check_only:
-            _write(path, new_text.replace("\n", newline), exclusive=create)
+            write_atomically(path, new_text.replace("\n", newline), exclusive=create)
         return EditResult(path, True, new_text, ctx.changes, [*ctx.notes, *notes])
-
-
-@contextmanager
-def _folder_lock(root: Path, path: Path) -> Iterator[None]:
-    lock = FileLock(str(root / LOCK_NAME), timeout=LOCK_TIMEOUT_SECONDS)
-    try:
-        with lock:
-            yield
-    except Timeout:
-        raise NexusEditError(
-            str(path),
-            [
-                f"another edit of {root} has held its lock for {LOCK_TIMEOUT_SECONDS:.0f} s; "
-                f"try again (the lock is {root / LOCK_NAME})"
-            ],
-        ) from None
-
-
-def _read_text(path: Path) -> tuple[str, str]:
-    resolved = path.resolve()
-    try:
-        raw = resolved.read_bytes()
-        text = raw.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise NexusEditError(str(path), [f"cannot read the file: {err}"]) from None
-    newline = "\r\n" if b"\r\n" in raw else "\n"
-    return text.replace("\r\n", "\n"), newline
-
-
-def _load_alone(
-    path: Path, text: str, assets: Sequence[AssetLike]
-) -> tuple[JobSpec | None, list[str]]:
-    """The file loaded on its own with the assets, as ``text``: its spec, or its problems."""
-    try:
-        spec = load_checked_specs(
-            path.parent, Catalog(assets), texts={path: text}, whole_folder=False
-        )[0]
-    except NexusSpecError as err:
-        return None, [str(p) for p in err.problems]
-    return spec, []
-
-
-def _check_folder(
-    root: Path, path: Path, new_text: str, assets: Sequence[AssetLike], ctx: _Context
-) -> tuple[list[str], list[str]]:
-    """Reasons to refuse the edit, and notes: the edited file must load without a problem;
-    other files may keep the problems they had, but get no new one. The folder is checked with
-    the edited text in place of the file; nothing is copied or written."""
-    before = _folder_problems(root, assets)
-    after = _folder_problems(root, assets, {path: new_text})
-    reasons = []
-    for p in after:
-        if p.path == str(path):
-            origin = ctx.origins.get(p.key) or _closest_origin(p.key, ctx.origins)
-            reasons.append(
-                f"{origin}: {p.message}" if origin else f"{p.key or path.name}: {p.message}"
-            )
-        elif p not in before:
-            reasons.append(f"the edit would make {p}")
-    others = [p for p in after if p.path != str(path)]
-    notes = (
-        [f"{len(others)} problem(s) remain in other spec files; run `nexus-dagster validate`"]
-        if others and not reasons
-        else []
-    )
-    return list(dict.fromkeys(reasons)), notes
-
-
-def _closest_origin(key: str, origins: Mapping[str, str]) -> str | None:
-    best = [k for k in origins if key.startswith(k + ".") or k.startswith(key + ".")]
-    return origins[max(best, key=len)] if best else None
-
-
-def _folder_problems(
-    root: Path, assets: Sequence[AssetLike], texts: Mapping[Path, str] | None = None
-) -> list[SpecProblem]:
-    try:
-        load_checked_specs(root, Catalog(assets), texts=texts)
-    except NexusSpecError as err:
-        return list(err.problems)
-    return []
-
-
-def _check_written(path: Path, new_text: str, ctx: _Context) -> None:
-    """The values written must read back as the same values with the spec loader (YAML 1.1),
-    whatever ruamel.yaml (YAML 1.2) chose to write."""
-    try:
-        value = load_yaml(new_text).value
-    except YamlSyntaxError as err:
-        raise NexusEditError(str(path), [f"the edit would not be valid YAML: {err}"]) from None
-    for keys, expected in ctx.written:
-        got: Any = value
-        for key in keys:
-            got = got.get(key) if isinstance(got, dict) else None
-        if got != expected or type(got) is not type(expected):
-            raise NexusEditError(
-                str(path), [f"{'.'.join(map(str, keys))}: the value would not read back as given"]
-            )
-
-
-def _write(path: Path, text: str, *, exclusive: bool) -> None:
-    target = path.resolve() if path.is_symlink() else path
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if exclusive:
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)
-            try:
-                os.link(tmp, target)  # fails if the file exists: create never overwrites
-            except FileExistsError:
-                raise NexusEditError(str(path), [f"{path} already exists"]) from None
-        else:
-            os.chmod(tmp, target.stat().st_mode & 0o7777)
-            os.replace(tmp, target)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-# --- round-trip YAML ------------------------------------------------------------------------
-
-_KEY_ONLY_LINE = re.compile(r"^( *)(?!- )[^#\s][^#]*:\s*(#.*)?$")
-
-
-@dataclass(frozen=True)
-class _Style:
-    """The file's indentation, so that what the edit writes looks like what was there."""
-
-    mapping: int = 2
-    offset: int = 2
-
-    @classmethod
-    def guess(cls, text: str) -> _Style:
-        """Indentation of nested mappings, and of a list's dashes under their key.
-
-        >>> _Style.guess("a:\\n    b: 1\\nc:\\n- x\\n")
-        _Style(mapping=4, offset=0)
-        """
-        mapping = offset = None
-        lines = [ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")]
-        for prev, line in zip(lines, lines[1:], strict=False):
-            match = _KEY_ONLY_LINE.match(prev)
-            if not match:
-                continue
-            base, indent = len(match.group(1)), len(line) - len(line.lstrip(" "))
-            if line.lstrip().startswith("-") and indent >= base:
-                offset = indent - base if offset is None else offset
-            elif indent > base and mapping is None:
-                mapping = indent - base
-        return cls(mapping or 2, 2 if offset is None else offset)
-
-    def yaml(self) -> YAML:
-        rt = YAML()
-        rt.preserve_quotes = True
-        rt.width = 4096  # never re-wrap long lines
-        rt.indent(mapping=self.mapping, sequence=self.offset + 2, offset=self.offset)
-        return rt
-
-    def dump(self, doc: CommentedMap) -> str:
-        out = io.StringIO()
-        self.yaml().dump(doc, out)
-        return out.getvalue()
-
-
-def _load_doc(path: Path, text: str, style: _Style) -> CommentedMap:
-    if not text.strip():
-        return CommentedMap()
-    try:
-        doc = style.yaml().load(text)
-    except YAMLError as err:
-        raise NexusEditError(
-            str(path), [f"cannot edit: not valid YAML ({str(err).splitlines()[0]})"]
-        ) from None
-    if not isinstance(doc, CommentedMap):
-        raise NexusEditError(str(path), ["cannot edit: the file is not a mapping"])
-    return doc
-
-
-def _node(value: Any) -> Any:
-    """A value as it will be written: strings quoted when YAML 1.1 would read them otherwise,
-    lists and mappings in flow style (``[a, b]``, ``{env: KEY}``)."""
-    if isinstance(value, str):
-        return value if _reads_back(value) else DoubleQuotedScalarString(value)
-    if isinstance(value, list):
-        seq = CommentedSeq(_node(v) for v in value)
-        seq.fa.set_flow_style()
-        return seq
-    if isinstance(value, dict):
-        cm = CommentedMap((k, _node(v)) for k, v in value.items())
-        cm.fa.set_flow_style()
-        return cm
-    return value
-
-
-def _reads_back(text: str) -> bool:
-    try:
-        return bool(yaml.safe_load(text) == text) and "\n" not in text
-    except yaml.YAMLError:
-        return False
-
-
-def _is_block(value: Any) -> bool:
-    return (
-        isinstance(value, (CommentedMap, CommentedSeq))
-        and len(value) > 0
-        and not value.fa.flow_style()
-    )
-
-
-def _last_key(container: CommentedMap | CommentedSeq) -> Any:
-    return list(container)[-1] if isinstance(container, CommentedMap) else len(container) - 1
-
-
-def _token(container: CommentedMap | CommentedSeq, key: Any) -> CommentToken | None:
-    entry = container.ca.items.get(key)
-    slot = 2 if isinstance(container, CommentedMap) else 0
-    return entry[slot] if entry and len(entry) > slot else None
-
-
-def _set_token(container: CommentedMap | CommentedSeq, key: Any, token: CommentToken) -> None:
-    slot = 2 if isinstance(container, CommentedMap) else 0
-    container.ca.items.setdefault(key, [None, None, None, None])[slot] = token
-
-
-def _take_trailing(container: CommentedMap | CommentedSeq, key: Any) -> str:
-    """Cut the comment lines that follow ``key`` (ruamel keeps them with it) and return them."""
-    value = container[key]
-    if _is_block(value):
-        return _take_trailing(value, _last_key(value))
-    token = _token(container, key)
-    if token is None or "\n" not in token.value:
-        return ""
-    head, _, rest = token.value.partition("\n")
-    token.value = head + "\n"
-    return rest
-
-
-def _give_trailing(container: CommentedMap | CommentedSeq, key: Any, rest: str) -> None:
-    """Put comment lines back after ``key`` (after its last nested item)."""
-    if not rest:
-        return
-    value = container[key]
-    if _is_block(value):
-        _give_trailing(value, _last_key(value), rest)
-        return
-    token = _token(container, key)
-    if token is not None:
-        token.value = token.value + rest
-    else:
-        _set_token(container, key, CommentToken("\n" + rest, CommentMark(0), None))
-
-
-def _insert(container: CommentedMap, pos: int, key: str, value: Any) -> None:
-    keys = list(container)
-    rest = _take_trailing(container, keys[pos - 1]) if pos > 0 else ""
-    container.insert(pos, key, value)
-    _give_trailing(container, key, rest)
-
-
-def _append(container: CommentedMap | CommentedSeq, key: Any, value: Any) -> None:
-    if isinstance(container, CommentedSeq):
-        rest = _take_trailing(container, len(container) - 1) if container else ""
-        container.append(value)
-        _give_trailing(container, len(container) - 1, rest)
-    else:
-        _insert(container, len(container), key, value)
-
-
-def _delete(container: CommentedMap | CommentedSeq, key: Any, carry: str = "") -> str:
-    """Delete ``key``, keeping the comment lines that followed it (and ``carry``); returns
-    the lines that found no place because the container is now empty. The key's own
-    end-of-line comment goes with it."""
-    rest = _take_trailing(container, key) + carry
-    keys = list(container) if isinstance(container, CommentedMap) else list(range(len(container)))
-    pos = keys.index(key)
-    del container[key]
-    if isinstance(container, CommentedMap):
-        container.ca.items.pop(key, None)
-    if not rest:
-        return ""
-    if pos > 0:
-        _give_trailing(container, keys[pos - 1], rest)
-        return ""
-    if len(container):
-        first = list(container)[0] if isinstance(container, CommentedMap) else 0
-        entry = container.ca.items.setdefault(first, [None, None, None, None])
-        entry[1] = [CommentToken(rest, CommentMark(0), None), *(entry[1] or [])]
-        return ""
-    return rest
-
-
-def _remove(doc: CommentedMap, keys: Sequence[Any], *, prune: bool = True) -> None:
-    """Delete the entry at ``keys``, then (with ``prune``) every mapping left empty above it."""
-    chain: list[tuple[Any, Any]] = []
-    node: Any = doc
-    for key in keys:
-        chain.append((node, key))
-        node = node[key]
-    container, key = chain.pop()
-    carry = _delete(container, key)
-    while chain:
-        container, key = chain.pop()
-        child = container[key]
-        if not (prune and isinstance(child, CommentedMap) and len(child) == 0):
-            _give_trailing(container, key, carry)
-            return
-        carry = _delete(container, key, carry)
-
-
-def _put_path(doc: CommentedMap, keys: Sequence[str], value: Any) -> bool:
-    """Set ``doc[k0][k1]... = value``, creating the mappings on the way, each complete before
-    it is inserted (so the comment lines that follow a key stay after its new content). A new
-    top-level key goes to its place in the usual order. ``False`` when a key on the way holds
-    something that is not a mapping (the file is broken there)."""
-    node: CommentedMap = doc
-    for depth, key in enumerate(keys):
-        current = node.get(key)
-        if depth < len(keys) - 1 and isinstance(current, CommentedMap):
-            node = current
-            continue
-        if depth < len(keys) - 1 and current is not None:
-            return False
-        built = value
-        for inner in reversed(keys[depth + 1 :]):
-            built = CommentedMap([(inner, built)])
-        if key in node:
-            rest = _take_trailing(node, key)
-            node[key] = built
-            _give_trailing(node, key, rest)
-        elif node is doc and key in TOP_LEVEL_ORDER:
-            order = TOP_LEVEL_ORDER.index(key)
-            before = [
-                i
-                for i, k in enumerate(node)
-                if k in TOP_LEVEL_ORDER and TOP_LEVEL_ORDER.index(k) < order
-            ]
-            _insert(node, before[-1] + 1 if before else 0, key, built)
-        else:
-            _append(node, key, built)
-        return True
-    return True  # pragma: no cover - the loop always returns
-
-
-# --- the edits ------------------------------------------------------------------------------
-
-
-def _selection_list(doc: CommentedMap, ctx: _Context, option: str) -> CommentedSeq | None:
-    selection = doc.get("selection")
-    if isinstance(selection, CommentedSeq):
-        return selection
-    if isinstance(selection, str):
-        ctx.refuse(
-            f"{option}: `selection` is a Dagster selection string (`{selection}`); "
-            "change it by hand"
-        )
-    else:
-        ctx.refuse(f"{option}: `selection` is not a list of asset keys; fix it by hand")
-    return None
-
-
-def _select(doc: CommentedMap, ctx: _Context, asset: str) -> None:
-    selection = _selection_list(doc, ctx, f"--select {asset}")
-    if selection is None:
-        return
-    if asset in selection:
-        ctx.notes.append(f"`{asset}` is already selected")
-        return
-    _append(selection, None, asset)
-    ctx.origins[f"selection[{len(selection) - 1}]"] = f"--select {asset}"
-    ctx.changes.append(f"selected {asset}")
-
-
-def _deselect(doc: CommentedMap, ctx: _Context, asset: str) -> None:
-    option = f"--deselect {asset}"
-    selection = _selection_list(doc, ctx, option)
-    if selection is None:
-        return
-    if asset not in selection:
-        hint = suggest(asset, [str(a) for a in selection]) or "."
-        ctx.refuse(
-            f"{option}: `{asset}` is not selected{hint} Selected: "
-            + ", ".join(str(a) for a in selection)
-        )
-        return
-    _remove(doc, ("selection", list(selection).index(asset)), prune=False)
-    ctx.changes.append(f"removed selection: {asset}")
-    remaining = [str(a) for a in selection]
-    still_declared = {
-        p for a in remaining if a in ctx.catalog.by_name for p in ctx.catalog.by_name[a].params
-    }
-    knows_all = all(a in ctx.catalog.by_name for a in remaining)
-
-    def named(name: Any) -> str | None:
-        owner, param = split_name(str(name))
-        if owner == asset:
-            return ""
-        if owner is None and knows_all and param not in still_declared:
-            return " (no selected asset declares it any more)"
-        return None
-
-    for section in ("params_schema", "parameter_values"):
-        entries = doc.get(section)
-        if isinstance(entries, CommentedMap):
-            for name in list(entries):
-                why = named(name)
-                if why is not None:
-                    _remove(doc, (section, name))
-                    ctx.changes.append(f"removed {section}.{name}{why}")
-    ops = doc.get("ops_config")
-    if isinstance(ops, CommentedMap) and asset in ops:
-        _remove(doc, ("ops_config", asset))
-        ctx.changes.append(f"removed ops_config.{asset}")
-    for section in _VALUE_SECTIONS:
-        items = doc.get(section)
-        if not isinstance(items, CommentedSeq):
-            continue
-        for index, item in enumerate(items):
-            values = item.get("parameter_values") if isinstance(item, CommentedMap) else None
-            if not isinstance(values, CommentedMap):
-                continue
-            for name in list(values):
-                why = named(name)
-                if why is not None:
-                    _remove(doc, (section, index, "parameter_values", name))
-                    ctx.changes.append(f"removed {section}[{index}].parameter_values.{name}{why}")
-
-
-def _set(doc: CommentedMap, ctx: _Context, name: str, value: Any) -> None:
-    option = f"--set {name}"
-    asset, param = split_name(name)
-    if asset is None:
-        if not _put_path(doc, ("parameter_values", param), _node(value)):
-            ctx.refuse(f"{option}: `parameter_values` is not a mapping; fix it by hand")
-            return
-        ctx.written.append((("parameter_values", param), value))
-        ctx.origins[f"parameter_values.{param}"] = option
-        ctx.changes.append(f"set parameter_values.{param}")
-        return
-    if not _put_path(doc, ("ops_config", asset, param), _node(value)):
-        ctx.refuse(f"{option}: `ops_config` is not a mapping of asset to values; fix it by hand")
-        return
-    ctx.written.append((("ops_config", asset, param), value))
-    ctx.origins[f"ops_config.{asset}.{param}"] = option
-    ctx.origins.setdefault(f"ops_config.{asset}", option)
-    ctx.changes.append(f"set ops_config.{asset}.{param}")
-    schema = doc.get("params_schema")
-    if isinstance(schema, CommentedMap) and name in schema:
-        return
-    known = ctx.field_named(name)
-    ptype = known.type if known else ctx.declared(asset, param)
-    if ptype is None:
-        return  # unknown asset or parameter: the check after the edit says which
-    if not _put_path(doc, ("params_schema", name), DoubleQuotedScalarString(str(ptype))):
-        ctx.refuse(f"{option}: `params_schema` is not a mapping; fix it by hand")
-        return
-    ctx.origins[f"params_schema.{name}"] = option
-    ctx.changes.append(f'added params_schema.{name}: "{ptype}"')
-
-
-def _unset(doc: CommentedMap, ctx: _Context, name: str) -> None:
-    option = f"--unset {name}"
-    asset, param = split_name(name)
-    if asset is None:
-        values = doc.get("parameter_values")
-        present = list(values) if isinstance(values, CommentedMap) else []
-        if param not in present:
-            ctx.refuse(
-                f"{option}: `parameter_values` has no `{param}`{suggest(param, present)} "
-                f"(a value for one asset is unset as `ASSET.{param}`)"
-            )
-            return
-        _remove(doc, ("parameter_values", param))
-        ctx.changes.append(f"removed parameter_values.{param}")
-        return
-    ops = doc.get("ops_config")
-    own = ops.get(asset) if isinstance(ops, CommentedMap) else None
-    present = list(own) if isinstance(own, CommentedMap) else []
-    if param not in present:
-        where = f"`ops_config.{asset}`" if present else f"`ops_config` for `{asset}`"
-        ctx.refuse(f"{option}: {where} has no value `{param}`{suggest(param, present)}")
-        return
-    _remove(doc, ("ops_config", asset, param))
-    ctx.changes.append(f"removed ops_config.{asset}.{param}")
-    schema = doc.get("params_schema")
-    if (
-        isinstance(schema, CommentedMap)
-        and name in schema
-        and _says_nothing(ctx, name, schema[name])
-    ):
-        _remove(doc, ("params_schema", name))
-        ctx.changes.append(f"removed params_schema.{name} (its type is the field's type anyway)")
-
-
-def _says_nothing(ctx: _Context, name: str, text: Any) -> bool:
-    """Whether the ``params_schema`` entry ``A.p`` gives the type the field has without it."""
-    asset, param = split_name(name)
-    assert asset is not None
-    try:
-        written = parse_type(text)
-    except TypeStringError:
-        return False
-    shared = ctx.field_named(param)
-    without = shared.type if shared is not None else ctx.declared(asset, param)
-    return without == written
-
-
-def _migrate(doc: CommentedMap, ctx: _Context, spec: JobSpec) -> None:
-    schema = doc.get("params_schema")
-    if not isinstance(schema, CommentedMap):
-        return
-    decls = {a: ctx.catalog.by_name[a].params for a in spec.selected}
-    ops = spec.model.ops_config
-    named_elsewhere = set(spec.model.parameter_values)
-    for section in _VALUE_SECTIONS:
-        for item in doc.get(section) or []:
-            if isinstance(item, Mapping) and isinstance(item.get("parameter_values"), Mapping):
-                named_elsewhere.update(item["parameter_values"])
-    for param in [k for k in schema if split_name(str(k))[0] is None]:
-        owners = [a for a, params in decls.items() if param in params]
-        own = [a for a in owners if param in ops.get(a, {})]
-        if not own:
-            continue
-        text = schema[param]
-        added = [prefixed(a, param) for a in own if prefixed(a, param) not in schema]
-        pos = list(schema).index(param)
-        for offset, name in enumerate(added, start=1):
-            _insert(
-                schema, pos + offset, name, type(text)(str(text)) if isinstance(text, str) else text
-            )
-        drop = len(own) == len(owners) and param not in named_elsewhere
-        if drop:
-            token = _token(schema, param)
-            if added and token is not None and token.value.startswith("#"):
-                eol = token.value.partition("\n")[0]
-                first = _token(schema, added[0])
-                # Keep the gap between value and comment that the line had.
-                width = len(_flow_text(text)) + 2 + getattr(schema.lc, "col", 0) or 0
-                gap = max(token.start_mark.column - width - len(str(param)), 1)
-                column = width + len(added[0]) + gap
-                _set_token(
-                    schema,
-                    added[0],
-                    CommentToken(eol + (first.value if first else "\n"), CommentMark(column), None),
-                )
-            _remove(doc, ("params_schema", param))
-        listed = ", ".join(added) or "nothing"
-        if drop:
-            ctx.changes.append(
-                f"params_schema.{param} -> {listed} (every asset that reads `{param}` has its "
-                "own value, which always wins: the shared field could reach none)"
-            )
-        elif added:
-            kept = ", ".join(a for a in owners if a not in own) or "the values that name it"
-            ctx.changes.append(
-                f"params_schema: added {listed} beside the shared `{param}`, kept for {kept}"
-            )
-
-
-def _flow_text(value: Any) -> str:
-    """How a scalar is written on its line (quotes included), to measure it."""
-    if isinstance(value, DoubleQuotedScalarString):
-        return f'"{value}"'
-    if isinstance(value, str) and type(value) is not str:
-        return f"'{value}'"  # single-quoted
-    return str(value)
-
-
-def _same_meaning(before: JobSpec | None, after: JobSpec | None) -> list[str]:
-    """A migration keeps every field but the dead shared ones it drops, unchanged."""
-    if before is None or after is None:
-        return ["the migrated spec does not load; please report this"]
-    old = {f.name: f for f in before.fields}
-    changed = [
-        f.name
-        for f in after.fields
-        if f.name not in old
-        or (f.type.optional, f.required, f.default, f.assets)
-        != (
-            old[f.name].type.optional,
-            old[f.name].required,
-            old[f.name].default,
-            old[f.name].assets,
-        )
-    ]
-    if changed:
-        return [f"migrating would change the fields {', '.join(changed)}; please report this"]
-    return []

@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nexus_dagster.authoring import (
-    _Style,
     create_spec,
     migrate_spec,
     migrate_specs,
@@ -28,6 +27,7 @@ from nexus_dagster.catalog import Catalog
 from nexus_dagster.errors import NexusEditError
 from nexus_dagster.rules import resolve, run_config_from_values, to_resource_config
 from nexus_dagster.spec import load_job_specs
+from nexus_dagster.yaml_edit import Style as _Style
 
 from .conftest import REPO, write_specs
 
