@@ -22,10 +22,10 @@ from nexus_dagster.partitioned import (
     key_problem,
     latest_complete_key,
     partition_exists,
+    values_run_config,
 )
-from nexus_dagster.rules import run_config_from_values
-from nexus_dagster.spec import JobSpec, ScheduleSpec, SensorSpec, dotted
-from nexus_dagster.templates import render_sensor, sensor_sample
+from nexus_dagster.spec_model import JobSpec, ScheduleSpec, SensorSpec, dotted
+from nexus_dagster.templates import render_sensor
 
 SENSOR_FILE_TAG = "nexus/sensor_file"
 
@@ -39,7 +39,7 @@ def build_schedule(
     partitions definition the latest partition whose window has ended by the tick's time (as
     Dagster's ``build_schedule_from_partitioned_job`` chooses it).
     """
-    run_config = spec_run_config(SpecJob.of(spec), schedule.run_config, schedule.sections)
+    run_config = _entry_run_config(spec, schedule.run_config, schedule.sections)
     common: dict[str, Any] = {
         "name": schedule.name,
         "cron_schedule": schedule.cron,
@@ -167,6 +167,18 @@ def build_sensor(
     )
 
 
+def _entry_run_config(
+    spec: JobSpec, values: Mapping[str, Any], sections: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The run config a schedule or sensor of ``spec`` starts for ``values``, the full flat
+    values the entry's check computed when the spec was loaded
+    (:func:`nexus_dagster.spec_entries.check_entries`), and Dagster's own ``sections``: what
+    :func:`nexus_dagster.jobs.spec_run_config` builds, without checking the values again."""
+    if spec.partitions_def is not None:
+        return values_run_config(values, sections)
+    return {**values, **sections}
+
+
 def sensor_event(path: Path) -> dict[str, str]:
     """The ``{{sensor.*}}`` fields of a file.
 
@@ -192,19 +204,13 @@ class EntrySections:
 def entry_sections(spec: JobSpec) -> list[EntrySections]:
     """Every entry of ``spec`` that adds Dagster's own sections to its runs, with the run
     config it starts (a sensor's with stand-in files)."""
-    spec_job = SpecJob.of(spec)
     entries: list[tuple[str, int, Mapping[str, Any], Mapping[str, Any]]] = [
         ("schedules", i, s.run_config, s.sections)
         for i, s in enumerate(spec.schedules)
         if s.sections
     ]
     entries += [
-        (
-            "sensors",
-            i,
-            run_config_from_values(spec.fields, sensor_sample(s.parameter_values))[0],
-            s.sections,
-        )
+        ("sensors", i, s.sample_run_config, s.sections)
         for i, s in enumerate(spec.sensors)
         if s.sections
     ]
@@ -212,7 +218,7 @@ def entry_sections(spec: JobSpec) -> list[EntrySections]:
     for kind, index, values, sections in entries:
         key = (kind, index, "run_config")
         line, col = spec.document.position(key)
-        run_config = spec_run_config(spec_job, values, sections)
+        run_config = _entry_run_config(spec, values, sections)
         found.append(EntrySections(spec.name, run_config, str(spec.path), line, col, dotted(key)))
     return found
 

@@ -16,7 +16,7 @@ from typing import Any
 from nexus_dagster.catalog import AssetLike, Catalog
 from nexus_dagster.naming import prefixed
 from nexus_dagster.param_types import ParamType
-from nexus_dagster.spec import JobSpecModel
+from nexus_dagster.spec_model import JobSpecModel
 
 TYPE_PATTERN = r"^\s*(\[\s*)*(string|int|float|bool|any|secret)\s*!?(\s*\]\s*!?)*\s*$"
 """What a type string looks like (§2), as a regular expression an editor can check."""

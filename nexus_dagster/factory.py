@@ -27,13 +27,9 @@ from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.jobs import build_job
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
-from nexus_dagster.spec import (
-    JobSpec,
-    check_specs_folder,
-    entry_names,
-    gc_paused,
-    usable_job_name,
-)
+from nexus_dagster.spec import JobSpec, check_specs_folder, gc_paused
+from nexus_dagster.spec_entries import entry_names
+from nexus_dagster.spec_model import usable_job_name
 
 SPECS_DIR_METADATA = "nexus/specs_dir"
 """Key of the built ``Definitions``' metadata that holds the specs folder (for the CLI)."""

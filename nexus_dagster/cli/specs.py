@@ -43,7 +43,8 @@ from nexus_dagster.factory import VALIDATION_ENV, NameClaims
 from nexus_dagster.location import Location
 from nexus_dagster.partitioned import describe, values_run_config
 from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
-from nexus_dagster.spec import JobSpec, load_job_specs, spec_files
+from nexus_dagster.spec import JobSpec, load_job_specs
+from nexus_dagster.spec_reading import spec_files
 from nexus_dagster.templates import render
 
 
