@@ -5,6 +5,11 @@ root), a code location server (`dagster code-server start`), `dagster-daemon run
 `dagster-webserver`, the last two with deploy/workspace.yaml and all of them with
 deploy/dagster.yaml as the instance. Every process is started in a process group of its own and
 every group is killed when the deployment stops.
+
+The daemon starts once the webserver shows the code location loaded, so that its workspace
+holds the location from its start: the scheduler iterates at the daemon's start and then on each
+minute, and a schedule it does not see at its first iteration (the location still loading) ticks
+a minute later than one it does.
 """
 
 from __future__ import annotations
@@ -35,8 +40,8 @@ from .ui_support import REPOSITORY, free_port, graphql, in_ci
 BIN = Path(sys.executable).parent
 DEPLOY = REPO / "deploy"
 LOCATION = "nexus_example"  # deploy/workspace.yaml's location_name
-START_TIMEOUT = 120.0
-RUN_TIMEOUT = 120.0
+START_TIMEOUT = 120.0  # for a process to start (and the webserver to show what it serves)
+RUN_TIMEOUT = 180.0  # for a run to end, on a machine whose cores other tests keep busy
 DB_USER = "dagster"
 DB_NAME = "dagster"
 
@@ -306,6 +311,14 @@ class Deployment:
         (repository,) = loaded["repositories"]
         return {job["name"]: job["description"] or "" for job in repository["jobs"]}
 
+    def schedules(self) -> set[str]:
+        """The schedule names of the loaded location."""
+        entry = self.location_entry()
+        assert entry is not None, "the webserver does not answer"
+        (repository,) = (entry["locationOrLoadError"] or {}).get("repositories") or [None]
+        assert repository is not None, entry
+        return {schedule["name"] for schedule in repository["schedules"]}
+
     def version_key(self) -> str | None:
         """The webserver's version of the location (it holds the code server's server id)."""
         entry = self.location_entry()
@@ -475,10 +488,18 @@ def set_writable(folder: Path, writable: bool) -> None:
         path.chmod(mode | 0o200 if writable else mode & ~0o222)
 
 
-def start_deployment(root: Path, pg_bin: Path) -> Deployment:
-    """Start everything; the caller stops it (``Deployment.stop``) whatever happens."""
+def start_deployment(
+    root: Path, pg_bin: Path, extra_specs: Mapping[str, str] | None = None
+) -> Deployment:
+    """Start everything; the caller stops it (``Deployment.stop``) whatever happens.
+
+    ``extra_specs`` (``{file name: YAML text}``) are written into the location's specs folder
+    with the example's, before `nexus-dagster validate` checks them and fills the cache.
+    """
     postgres = Postgres(bin=pg_bin, root=Path(tempfile.mkdtemp(prefix="nexus-pg-")))
     location = copy_location(root / "location")
+    for name, text in (extra_specs or {}).items():
+        (location / "job_specs" / name).write_text(text)
     home = root / "dagster_home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
@@ -512,13 +533,16 @@ def start_deployment(root: Path, pg_bin: Path) -> Deployment:
             ],
             root,
         )
-        deployment.spawn("daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace], root)
         wait_until(
             "the webserver to show the code location loaded",
             lambda: _alive(deployment) and deployment.loaded_jobs(),
             START_TIMEOUT,
             deployment.logs,
         )
+        # Only now, so that the daemon's scheduler sees the location at its first iteration
+        # (see the module docstring).
+        # Nothing waits for it here: a launched run waits in the queue until it is up.
+        deployment.spawn("daemon", [str(BIN / "dagster-daemon"), "run", "-w", workspace], root)
         deployment.load_check["cache_after_load"] = listing(deployment.cache)
         deployment.load_check["specs_after_load"] = listing(deployment.specs)
         # The later cases edit specs, as a team does on a development machine.

@@ -5,23 +5,30 @@ Postgres storage (Debian's server, started in a temporary folder), one code loca
 run monitoring) and `dagster-webserver`. The instance is deploy/dagster.yaml and the webserver and
 the daemon read deploy/workspace.yaml, both as they are: every connection detail comes from the
 environment. The code location is a copy of the repository's example (definitions.py, job_specs/,
-data/) with one change, `on_spec_error="isolate"` in its `build_definitions` call, so that a
-broken spec leaves the other jobs running; the tests edit its specs. Its spec cache is filled by `nexus-dagster validate` and its specs folder made
-read-only before the code server first loads it, as deploy/Dockerfile does.
+data/) with two changes: `on_spec_error="isolate"` in its `build_definitions` call, so that a
+broken spec leaves the other jobs running, and one more spec, `deploy_minutely_job`, whose
+schedule runs every minute. Its spec cache is filled by `nexus-dagster validate` and its specs
+folder made read-only before the code server first loads it, as deploy/Dockerfile does.
 
-One module fixture starts everything once; the cases run in order and later ones see what
-earlier ones did (runs in the instance, edited specs).
+One module fixture starts everything once, and one test walks through the cases in a fixed
+order, each a function below (a to g): later cases see what earlier ones did (runs in the
+instance, edited specs). The schedule's case (b) is split around the others: Dagster's scheduler
+iterates on the minute, so its first tick comes up to a minute after the daemon starts, and the
+test checks the tick's run last instead of waiting for it. The schedule ticks all along: the
+other cases tell their runs from its runs by job name and run id, its spec is never edited, and
+its runs may only fail if they were in flight when case e killed the code server.
 """
 
 from __future__ import annotations
 
+import datetime
 import errno
 import json
 import os
 import signal
 import stat
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +36,9 @@ import dagster as dg
 import pytest
 
 from .deploy_support import (
+    FINISHED,
+    RUN_TIMEOUT,
+    START_TIMEOUT,
     Deployment,
     require_postgres,
     start_deployment,
@@ -36,12 +46,29 @@ from .deploy_support import (
 )
 from .ui_support import bucket_rows, read_csv_rows
 
-pytestmark = pytest.mark.timeout(600)
+pytestmark = pytest.mark.timeout(900)
 
-# Dagster's scheduler iterates once a minute, on the minute. A schedule RUNNING by default is
-# first seen at one iteration, which records it as started then, and ticks at the next: its first
-# run comes 60 to 120 s after the reload.
+# Dagster's scheduler iterates when the daemon starts, which records a schedule RUNNING by default
+# as started then, and on each minute: the first tick comes within a minute of the daemon's start
+# (the deployment starts the daemon once the location is loaded), or a minute later if the code
+# server was down at that tick (case e kills it), or if that tick's run was killed with it.
 SCHEDULE_TIMEOUT = 150.0
+SCHEDULE = "deploy_every_minute"
+MINUTELY_JOB = "deploy_minutely_job"
+MINUTELY_SPEC = (
+    "description: Sales ingestion every minute\n"
+    "selection: [sales_ingestion_asset]\n"
+    "parameter_values:\n  target_bucket: minutely-lake\n"
+    "ops_config:\n  sales_ingestion_asset:\n    source_bucket: sales-raw\n"
+    "schedules:\n"
+    f"  - name: {SCHEDULE}\n"
+    '    cron: "* * * * *"\n'
+    "    default_status: RUNNING\n"
+    "    parameter_values:\n"
+    "      sales_ingestion_asset.source_bucket: sales-daily\n"
+)
+# Tag of a schedule's run: the tick's time (ISO 8601, UTC). Dagster's SCHEDULED_EXECUTION_TIME_TAG.
+SCHEDULED_TIME_TAG = ".dagster/scheduled_execution_time"
 IN_FLIGHT = "changed while this run was in flight"
 
 
@@ -49,7 +76,11 @@ IN_FLIGHT = "changed while this run was in flight"
 def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
     pg_bin = require_postgres()
     started = time.monotonic()
-    running = start_deployment(tmp_path_factory.mktemp("deployment"), pg_bin)
+    running = start_deployment(
+        tmp_path_factory.mktemp("deployment"),
+        pg_bin,
+        extra_specs={f"{MINUTELY_JOB}.yaml": MINUTELY_SPEC},
+    )
     print(f"deployment started in {time.monotonic() - started:.1f} s")
     try:
         # This process reads the instance too (run status, events): deploy/dagster.yaml takes
@@ -63,6 +94,32 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         running.stop()
 
 
+def test_the_example_location_in_production_shape(deployment: Deployment) -> None:
+    runs: dict[str, str] = {}  # run ids of the cases, for the command line case
+    timed(b_the_schedule_is_loaded, deployment)
+    runs["a"] = timed(a_launched_run_is_queued_then_run_by_the_daemon, deployment)
+    runs["c"] = timed(c_an_edited_spec_reloaded_gives_the_next_run_its_values, deployment)
+    timed(d_a_run_in_flight_during_an_edit_never_mixes_values, deployment)
+    runs["e"], restarted = timed(
+        e_a_killed_code_server_restarts_with_a_broken_spec_isolated, deployment
+    )
+    timed(f_the_command_line_reads_runs_from_postgres, deployment, runs)
+    timed(g_the_code_server_loaded_read_only_specs_from_the_prefilled_cache, deployment)
+    timed(b_the_schedule_ticked_through_the_daemon, deployment, restarted)
+
+
+def timed(case: Callable[..., Any], *args: Any) -> Any:
+    """Run one case; print how long it took (`pytest -s` shows it)."""
+    started = time.monotonic()
+    try:
+        return case(*args)
+    finally:
+        print(f"{case.__name__}: {time.monotonic() - started:.1f} s")
+
+
+# --- the cases, in the order the test runs them ------------------------------------------------
+
+
 def edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert text.count(old) == 1, f"{old!r} is not once in {path}"
@@ -73,14 +130,17 @@ def values(recorded: dict[str, dict[str, tuple[Any, str]]]) -> dict[str, dict[st
     return {asset: {k: v for k, (v, _) in params.items()} for asset, params in recorded.items()}
 
 
-RUNS: dict[str, str] = {}  # run ids of earlier cases, for the command line case
+def b_the_schedule_is_loaded(deployment: Deployment) -> None:
+    """A spec's schedule, part one: the spec that was in the specs folder from the start (checked
+    by `validate`, read-only, from the cache) is a job with its schedule."""
+    assert MINUTELY_JOB in deployment.jobs()
+    assert SCHEDULE in deployment.schedules()
 
 
-def test_a_launched_run_is_queued_then_run_by_the_daemon(deployment: Deployment) -> None:
+def a_launched_run_is_queued_then_run_by_the_daemon(deployment: Deployment) -> str:
     run_id, status = deployment.launch(
         "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
     )
-    RUNS["a"] = run_id
     assert status == "QUEUED"  # the QueuedRunCoordinator keeps it for the daemon
     deployment.wait_for_success(run_id)
 
@@ -106,59 +166,10 @@ def test_a_launched_run_is_queued_then_run_by_the_daemon(deployment: Deployment)
     lake = data / "analytics-lake"
     assert read_csv_rows(lake / "sales.csv") == bucket_rows(data / "sales-raw")
     assert read_csv_rows(lake / "marketing.csv") == bucket_rows(data / "mkt-raw")
+    return run_id
 
 
-def test_b_a_spec_schedule_ticks_through_the_daemon(deployment: Deployment) -> None:
-    spec = deployment.specs / "deploy_minutely_job.yaml"
-    spec.write_text(
-        "description: Sales ingestion every minute\n"
-        "selection: [sales_ingestion_asset]\n"
-        "parameter_values:\n  target_bucket: minutely-lake\n"
-        "ops_config:\n  sales_ingestion_asset:\n    source_bucket: sales-raw\n"
-        "schedules:\n"
-        "  - name: deploy_every_minute\n"
-        '    cron: "* * * * *"\n'
-        "    default_status: RUNNING\n"
-        "    parameter_values:\n"
-        "      sales_ingestion_asset.source_bucket: sales-daily\n"
-    )
-    try:
-        deployment.reload_location()
-        assert "deploy_minutely_job" in deployment.jobs()
-
-        def scheduled_run() -> dg.DagsterRun | None:
-            with deployment.instance() as instance:
-                runs = instance.get_runs(
-                    dg.RunsFilter(tags={"dagster/schedule_name": "deploy_every_minute"}), limit=1
-                )
-            return runs[0] if runs else None
-
-        run = wait_until(
-            "a run of schedule deploy_every_minute",
-            scheduled_run,
-            SCHEDULE_TIMEOUT,
-            deployment.logs,
-        )
-        assert run.job_name == "deploy_minutely_job"
-        deployment.wait_for_success(run.run_id)
-        assert values(deployment.recorded_params(run.run_id)) == {
-            "sales_ingestion_asset": {
-                "source_bucket": "sales-daily",
-                "target_bucket": "minutely-lake",
-            }
-        }
-        data = deployment.data
-        assert read_csv_rows(data / "minutely-lake" / "sales.csv") == bucket_rows(
-            data / "sales-daily"
-        )
-    finally:
-        # No more ticks during the later cases: the schedule leaves with its spec.
-        spec.unlink()
-        deployment.reload_location()
-    assert "deploy_minutely_job" not in deployment.jobs()
-
-
-def test_c_an_edited_spec_reloaded_gives_the_next_run_its_values(deployment: Deployment) -> None:
+def c_an_edited_spec_reloaded_gives_the_next_run_its_values(deployment: Deployment) -> str:
     edit(
         deployment.specs / "sales_job.yaml",
         "target_bucket: analytics-lake",
@@ -168,7 +179,6 @@ def test_c_an_edited_spec_reloaded_gives_the_next_run_its_values(deployment: Dep
     run_id, _ = deployment.launch(
         "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
     )
-    RUNS["c"] = run_id
     deployment.wait_for_success(run_id)
     assert deployment.recorded_params(run_id) == {
         "sales_ingestion_asset": {
@@ -183,6 +193,7 @@ def test_c_an_edited_spec_reloaded_gives_the_next_run_its_values(deployment: Dep
     assert read_csv_rows(deployment.data / "edited-lake" / "sales.csv") == bucket_rows(
         deployment.data / "sales-raw"
     )
+    return run_id
 
 
 def _open_writer(fifo: Path) -> int | None:
@@ -195,7 +206,7 @@ def _open_writer(fifo: Path) -> int | None:
         raise
 
 
-def test_d_a_run_in_flight_during_an_edit_never_mixes_values(deployment: Deployment) -> None:
+def d_a_run_in_flight_during_an_edit_never_mixes_values(deployment: Deployment) -> None:
     # daily_report_job: the two ingestion steps, then `report` in a step process of its own
     # (multiprocess executor). The sales step reads its source bucket, which here holds a FIFO:
     # it blocks in the read, after resolving its values, until the test writes the rows.
@@ -208,18 +219,14 @@ def test_d_a_run_in_flight_during_an_edit_never_mixes_values(deployment: Deploym
     run_id, _ = deployment.launch("daily_report_job", launched)
 
     def sales_step_reading() -> int | None:
-        if deployment.run(run_id).status in {
-            dg.DagsterRunStatus.SUCCESS,
-            dg.DagsterRunStatus.FAILURE,
-            dg.DagsterRunStatus.CANCELED,
-        }:
+        if deployment.run(run_id).status in FINISHED:
             pytest.fail(
                 f"run {run_id} ended before its sales step read:\n{deployment.failures(run_id)}"
             )
         return _open_writer(fifo)
 
     writer = wait_until(
-        "the sales step to read its source", sales_step_reading, 120, deployment.logs
+        "the sales step to read its source", sales_step_reading, RUN_TIMEOUT, deployment.logs
     )
     try:
         # The edit and the reload while the run is in flight.
@@ -280,14 +287,15 @@ def _kill_and_restart_code_server(deployment: Deployment) -> dict[str, str]:
     return wait_until(
         "the webserver to show the restarted code server's location",
         lambda: deployment.loaded_jobs(not_version=before),
-        120,
+        START_TIMEOUT,
         deployment.logs,
     )
 
 
-def test_e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
+def e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
     deployment: Deployment,
-) -> None:
+) -> tuple[str, datetime.datetime]:
+    """Returns the run id of the sales_job run, and when the restarted code server was up."""
     broken = deployment.specs / "broken_deploy_job.yaml"
     broken.write_text(
         "name: broken_deploy_job\nselection:\n  - sales_ingestion_asset\n  - no_such_asset\n"
@@ -304,13 +312,13 @@ def test_e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
         assert any("no_such_asset" in problem for problem in problems), checked.stdout
 
         jobs = _kill_and_restart_code_server(deployment)
+        restarted = datetime.datetime.now(datetime.UTC)
 
         # Every other job still loads and launches (on_spec_error="isolate")...
-        assert {"sales_job", "daily_report_job", "daily_orders_job"} <= set(jobs)
+        assert {"sales_job", "daily_report_job", "daily_orders_job", MINUTELY_JOB} <= set(jobs)
         run_id, _ = deployment.launch(
             "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
         )
-        RUNS["e"] = run_id
         deployment.wait_for_success(run_id)
         assert values(deployment.recorded_params(run_id))["sales_ingestion_asset"] == {
             "source_bucket": "sales-raw",
@@ -320,30 +328,33 @@ def test_e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
         # with them when it starts, before any asset's code runs.
         for problem in problems:
             assert problem in jobs["broken_deploy_job"], jobs["broken_deploy_job"]
-        run_id, _ = deployment.launch("broken_deploy_job", {})
-        assert deployment.wait_for_run(run_id) == dg.DagsterRunStatus.FAILURE
-        failures = deployment.failures(run_id)
+        broken_run_id, _ = deployment.launch("broken_deploy_job", {})
+        assert deployment.wait_for_run(broken_run_id) == dg.DagsterRunStatus.FAILURE
+        failures = deployment.failures(broken_run_id)
         for problem in problems:
             assert problem in failures, failures
-        events = deployment.events(run_id)
+        events = deployment.events(broken_run_id)
         assert not [e for e in events if e.asset_materialization is not None]
         assert not [e for e in events if e.step_key == "sales_ingestion_asset"]
     finally:
         broken.unlink()
         deployment.reload_location()
     assert "broken_deploy_job" not in deployment.jobs()
+    return run_id, restarted
 
 
-def test_f_the_command_line_reads_runs_from_postgres(deployment: Deployment) -> None:
+def f_the_command_line_reads_runs_from_postgres(
+    deployment: Deployment, runs: dict[str, str]
+) -> None:
     location = ["-f", str(deployment.location_file)]
     listed = deployment.nexus("runs", "sales_job", "--json", *location)
     assert listed.returncode == 0, listed.stdout + listed.stderr
-    runs = {entry["run_id"]: entry for entry in json.loads(listed.stdout)}
-    assert {RUNS["a"], RUNS["c"], RUNS["e"]} <= set(runs)
-    assert runs[RUNS["a"]]["status"] == "SUCCESS"
-    assert runs[RUNS["a"]]["values"] == {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
+    found = {entry["run_id"]: entry for entry in json.loads(listed.stdout)}
+    assert {runs["a"], runs["c"], runs["e"]} <= set(found)
+    assert found[runs["a"]]["status"] == "SUCCESS"
+    assert found[runs["a"]]["values"] == {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
 
-    diff = deployment.nexus("diff", RUNS["a"], RUNS["c"], "--json", *location)
+    diff = deployment.nexus("diff", runs["a"], runs["c"], "--json", *location)
     assert diff.returncode == 1, diff.stdout + diff.stderr  # 1: the runs differ
     assets = json.loads(diff.stdout)["assets"]
     for asset in ("sales_ingestion_asset", "marketing_ingestion_asset"):
@@ -351,7 +362,7 @@ def test_f_the_command_line_reads_runs_from_postgres(deployment: Deployment) -> 
         assert assets[asset]["target_bucket"]["a"]["value"] == "analytics-lake"
         assert assets[asset]["target_bucket"]["b"]["value"] == "edited-lake"
 
-    updated = deployment.nexus("update", "sales_job", "--from-run", RUNS["a"], *location)
+    updated = deployment.nexus("update", "sales_job", "--from-run", runs["a"], *location)
     assert updated.returncode == 0, updated.stdout + updated.stderr
     assert "set ops_config.marketing_ingestion_asset.source_bucket" in updated.stdout
     # The run's values are now the spec's own: a launch with no config at all takes them.
@@ -364,7 +375,7 @@ def test_f_the_command_line_reads_runs_from_postgres(deployment: Deployment) -> 
     }
 
 
-def test_g_the_code_server_loaded_read_only_specs_from_the_prefilled_cache(
+def g_the_code_server_loaded_read_only_specs_from_the_prefilled_cache(
     deployment: Deployment,
 ) -> None:
     check = deployment.load_check
@@ -372,10 +383,59 @@ def test_g_the_code_server_loaded_read_only_specs_from_the_prefilled_cache(
     assert check["cache_before_load"], "validate left no cache file"
     # ...the code server loaded with the specs folder read-only (no write bit for anyone; run
     # as root, the tests are not stopped by it, so what counts is that nothing was written)...
-    assert check["specs_before_load"]
+    assert f"{MINUTELY_JOB}.yaml" in check["specs_before_load"]
     for name, (mode, _, _) in check["specs_before_load"].items():
         assert not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), name
     assert check["specs_after_load"] == check["specs_before_load"]
     # ...and wrote nothing to the cache: every spec was taken from its entry (an entry that did
     # not fit would have been checked again and the file rewritten).
     assert check["cache_after_load"] == check["cache_before_load"]
+
+
+def b_the_schedule_ticked_through_the_daemon(
+    deployment: Deployment, restarted: datetime.datetime
+) -> None:
+    """A spec's schedule, part two: the daemon's scheduler ticked it (at any time during the
+    other cases) and the run took the schedule's values and the spec's."""
+
+    def scheduled_success() -> dg.DagsterRun | None:
+        with deployment.instance() as instance:
+            scheduled = instance.get_runs(dg.RunsFilter(tags={"dagster/schedule_name": SCHEDULE}))
+        for run in scheduled:
+            ticked = datetime.datetime.fromisoformat(run.tags[SCHEDULED_TIME_TAG])
+            if run.status in FINISHED - {dg.DagsterRunStatus.SUCCESS} and ticked > restarted:
+                # Only a run in flight while case e killed the code server may fail.
+                pytest.fail(
+                    f"run {run.run_id} of schedule {SCHEDULE} (tick {ticked}) ended "
+                    f"{run.status.value}:\n{deployment.failures(run.run_id)}\n{deployment.logs()}"
+                )
+        succeeded = [run for run in scheduled if run.status == dg.DagsterRunStatus.SUCCESS]
+        return succeeded[-1] if succeeded else None  # the first to tick (newest come first)
+
+    run = wait_until(
+        f"a successful run of schedule {SCHEDULE}",
+        scheduled_success,
+        SCHEDULE_TIMEOUT + RUN_TIMEOUT,
+        deployment.logs,
+    )
+    assert run.job_name == MINUTELY_JOB
+    # Launched by the scheduler into the queue, and taken off it by the daemon.
+    kinds = [e.dagster_event.event_type for e in deployment.events(run.run_id) if e.dagster_event]
+    assert dg.DagsterEventType.RUN_ENQUEUED in kinds
+    assert dg.DagsterEventType.RUN_STARTING in kinds
+    assert values(deployment.recorded_params(run.run_id)) == {
+        "sales_ingestion_asset": {
+            "source_bucket": "sales-daily",
+            "target_bucket": "minutely-lake",
+        }
+    }
+    # Every tick writes the same file again: compared when no run is halfway through it.
+    data = deployment.data
+    wait_until(
+        "minutely-lake/sales.csv to hold the rows of sales-daily",
+        lambda: (
+            read_csv_rows(data / "minutely-lake" / "sales.csv") == bucket_rows(data / "sales-daily")
+        ),
+        10,
+        lambda: f"{read_csv_rows(data / 'minutely-lake' / 'sales.csv')}",
+    )
