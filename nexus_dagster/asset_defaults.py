@@ -20,15 +20,8 @@ from typing import Any
 
 from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import ParamType, check_value
-from nexus_dagster.rules import (
-    JobField,
-    derive_fields,
-    fields_digest,
-    run_config_from_values,
-    spec_valued_keys,
-    suggest,
-    to_resource_config,
-)
+from nexus_dagster.resolution import launch
+from nexus_dagster.rules import JobField, derive_fields, fields_digest, suggest
 
 DEFAULTS_TAG_PREFIX = "nexus/asset_defaults."
 """Run tag ``nexus/asset_defaults.<spec>``: the digest of that spec's fields when a run outside
@@ -138,13 +131,8 @@ class SpecIndex:
         fields, spec = self.fields_for(asset, declared)
         names = {f.name for f in fields}
         given = {name: value for name, value in values.items() if name in names}
-        flat, problems = run_config_from_values(fields, given, require=False)
-        return OutsideValues(
-            to_resource_config(fields, flat),
-            frozenset(spec_valued_keys(fields, flat)),
-            spec,
-            problems,
-        )
+        run = launch(fields, given, require=False)
+        return OutsideValues(run.config, run.from_spec, spec, run.problems)
 
     def value_problems(
         self, values: Mapping[str, Any], assets: Collection[str] | None

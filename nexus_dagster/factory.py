@@ -23,10 +23,12 @@ from nexus_dagster.automation import (
     entry_sections,
 )
 from nexus_dagster.catalog import AssetLike, Catalog
+from nexus_dagster.consistent_runs import DIGEST_TAG
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
-from nexus_dagster.jobs import build_job
+from nexus_dagster.jobs import SpecJob, build_job
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
+from nexus_dagster.run_requests import remember
 from nexus_dagster.spec import JobSpec, check_specs_folder, gc_paused
 from nexus_dagster.spec_entries import entry_names
 from nexus_dagster.spec_model import usable_job_name
@@ -163,6 +165,7 @@ def build_specs_folder(
             defs = whole(built)
         for piece in pieces:
             index_spec(index, piece.spec)
+        remember(SpecJob.of(piece.spec, piece.job.tags[DIGEST_TAG]) for piece in pieces)
         if claims is not None:
             claims.record(good, owner)
         index.add_assets({name: info.params for name, info in catalog.by_name.items()})

@@ -17,39 +17,42 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from nexus_dagster.catalog import parse_selection
+from nexus_dagster.consistent_runs import DIGEST_TAG
 from nexus_dagster.errors import NexusConfigError
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.partitioned import describe, values_run_config
-from nexus_dagster.resource import DIGEST_TAG
-from nexus_dagster.rules import (
-    SECTIONS,
-    JobField,
-    fields_digest,
-    run_config_from_values,
-    spec_valued_keys,
-    split_sections,
-    to_resource_config,
-)
+from nexus_dagster.resolution import launch, run_config_from_values
+from nexus_dagster.rules import SECTIONS, JobField, fields_digest, split_sections
 from nexus_dagster.spec import JobSpec
 
 
 @dataclass(frozen=True)
 class SpecJob:
-    """What the run helpers need of a job built from a spec: its fields and partitions."""
+    """What the run helpers need of a job built from a spec: its fields and partitions, the
+    digest its job carries in the ``nexus/params_digest`` tag, and the spec's file."""
 
     name: str
     fields: tuple[JobField, ...]
     partitions_def: dg.PartitionsDefinition | None
+    digest: str = ""
+    path: str = ""
 
     @classmethod
-    def of(cls, spec: JobSpec) -> SpecJob:
-        """The job of a spec loaded with assets."""
-        return cls(spec.name, spec.fields, spec.partitions_def)
+    def of(cls, spec: JobSpec, digest: str | None = None) -> SpecJob:
+        """The job of a spec loaded with assets (``digest``: its fields' digest, if known)."""
+        fields = spec.fields
+        digest = digest or fields_digest(fields)
+        return cls(spec.name, fields, spec.partitions_def, digest, str(spec.path))
 
+    def same_job(self, other: SpecJob) -> bool:
+        """Whether ``other`` builds the same job (the same name, fields and partitions)."""
+        return (self.name, self.digest, self.partitions_def) == (
+            other.name,
+            other.digest,
+            other.partitions_def,
+        )
 
-SPEC_JOBS: dict[str, SpecJob] = {}
-"""Every job built from a spec in this process, by name (for the run helpers)."""
 
 _SCALARS: dict[str, Any] = {
     "string": dg.String,
@@ -158,7 +161,6 @@ def build_job(spec: JobSpec) -> UnresolvedAssetJobDefinition:
         )
     if fields:
         description += "\n\n**Parameters**\n\n" + parameter_table(fields)
-    SPEC_JOBS[spec.name] = SpecJob.of(spec)
     selection = spec.model.selection
     config: dg.ConfigMapping | dg.PartitionedConfig
     if partitions_def is None:
@@ -185,10 +187,10 @@ def build_job(spec: JobSpec) -> UnresolvedAssetJobDefinition:
 def _flat_config_mapping(fields: Sequence[JobField]) -> dg.ConfigMapping:
     def to_run_config(flat: dict[str, Any]) -> dict[str, Any]:
         values, sections = split_sections(flat)
-        resource = {
-            "config": to_resource_config(fields, values),
-            "from_spec": spec_valued_keys(fields, values),
-        }
+        # Dagster has checked the values against the fields already.
+        run = launch(fields, values, require=False)
+        from_spec = [f.key for f in fields if f.key in run.from_spec]
+        resource = {"config": run.config, "from_spec": from_spec}
         others = {k: v for k, v in sections.pop("resources", {}).items() if k != RESOURCE_KEY}
         return {**sections, "resources": {**others, RESOURCE_KEY: {"config": resource}}}
 

@@ -1,4 +1,5 @@
-"""The ``params`` resource: what a run was given, resolved inside each asset (contract §5)."""
+"""The ``params`` resource: what a run was given, resolved inside each asset by the order of
+:mod:`nexus_dagster.resolution` (docs: ``parameters.md``)."""
 
 from __future__ import annotations
 
@@ -11,25 +12,16 @@ import dagster as dg
 from pydantic import PrivateAttr
 
 from nexus_dagster.asset_defaults import DefaultsSpec, OutsideValues, SpecIndex, values_example
+from nexus_dagster.consistent_runs import AssetContext, check_unchanged, keep_consistent
 from nexus_dagster.declarations import declared_config, declared_params
 from nexus_dagster.errors import NexusConfigError, NexusParamError
-from nexus_dagster.naming import ops_key, prefixed
+from nexus_dagster.naming import prefixed
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.partitioned import partition_fields
-from nexus_dagster.rules import (
-    PER_ASSET,
-    JobField,
-    Resolved,
-    resolve,
-    run_config_from_values,
-    spec_valued_keys,
-    to_resource_config,
-)
+from nexus_dagster.resolution import Resolved, launch, resolve
+from nexus_dagster.rules import JobField
 from nexus_dagster.templates import NoPartitionError, render
 
-AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
-DIGEST_TAG = "nexus/params_digest"
-"""Run tag: digest of the job's fields when the run was launched (see ``_check_unchanged``)."""
 METADATA_KEY = "nexus/params"
 """Materialization metadata: each resolved value, its source and the field that supplied it."""
 PARTITION_METADATA_KEY = "nexus/partition"
@@ -37,9 +29,6 @@ PARTITION_METADATA_KEY = "nexus/partition"
 SPEC_METADATA_KEY = "nexus/spec"
 """Materialization metadata of a run outside spec jobs: the ``asset_defaults`` spec whose
 values the asset resolved."""
-_CHECKED: set[tuple[str, str]] = set()
-"""(run id, tag) of the ``asset_defaults`` digests this process has put on, or checked against,
-its runs."""
 
 
 class NexusParams(dg.ConfigurableResource):
@@ -168,7 +157,7 @@ class NexusParams(dg.ConfigurableResource):
         ``asset_key`` is needed only in a multi-asset that materializes several keys.
         Raises :class:`NexusParamError` when a required value is missing.
         """
-        _check_unchanged(context)
+        check_unchanged(context)
         key, metadata = _asset_of(context, asset_key)
         name = key.to_user_string()
         declared = declared_params(name, metadata)
@@ -184,8 +173,8 @@ class NexusParams(dg.ConfigurableResource):
                 config = {**config, **self.config}
                 from_spec = from_spec - self.config.keys()
             if spec is not None:
-                _keep_consistent(context, spec)
-        resolved = self._resolved(context, name, declared, config, spec)
+                keep_consistent(context, spec)
+        resolved = self._resolved(context, name, declared, config, from_spec, spec)
         # Secrets are read (and a value that is not an `{env: VAR}` reference refused) before
         # anything is recorded, since the record keeps each secret's reference.
         values = {
@@ -194,7 +183,7 @@ class NexusParams(dg.ConfigurableResource):
             else r.value
             for param, r in resolved.items()
         }
-        _record_metadata(context, key, declared, resolved, from_spec, spec)
+        _record_metadata(context, key, declared, resolved, spec)
         return MappingProxyType(values)
 
     def render(self, context: AssetContext, asset_key: str | dg.AssetKey | None = None) -> Any:
@@ -229,9 +218,10 @@ class NexusParams(dg.ConfigurableResource):
         asset: str,
         declared: Mapping[str, ParamType],
         config: Mapping[str, Any],
+        from_spec: frozenset[str],
         spec: DefaultsSpec | None,
     ) -> dict[str, Resolved]:
-        resolved, missing = resolve(asset, declared, config)
+        resolved, missing = resolve(asset, declared, config, from_spec)
         if missing:
             raise NexusParamError(
                 asset,
@@ -289,10 +279,10 @@ def _partitioned_values(
             "`resources.params.config.values`, by their flat names",
             ["resources.params.config.config"],
         )
-    flat, problems = run_config_from_values(fields, values)
-    if problems:
-        raise _values_error(job_name, problems)
-    return to_resource_config(fields, flat), frozenset(spec_valued_keys(fields, flat))
+    run = launch(fields, values)
+    if run.problems:
+        raise _values_error(job_name, run.problems)
+    return run.config, run.from_spec
 
 
 def _values_error(job_name: str, problems: Sequence[tuple[str, str]]) -> NexusConfigError:
@@ -324,64 +314,11 @@ def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:
     return os.environ[variable]
 
 
-def _check_unchanged(context: AssetContext) -> None:
-    # Every step process rebuilds the job from the spec files, and Dagster fills defaults from
-    # that rebuilt job. A spec edited while the run is in flight would silently hand later steps
-    # other values than the run launched with, so refuse instead.
-    launched = context.run.tags.get(DIGEST_TAG)
-    current = context.job_def.tags.get(DIGEST_TAG)
-    if launched and current and launched != current:
-        raise NexusParamError(
-            "",
-            "",
-            f"the spec of job `{context.job_name}` changed while this run was in flight "
-            f"(parameters digest {launched} at launch, {current} now): this step would not see "
-            "the values the run was launched with. Launch a new run to use the edited spec.",
-        )
-
-
-def _keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
-    # A run outside spec jobs has no digest tag from its job (Dagster's asset job has no spec),
-    # and every step process loads the spec files anew. The first step to resolve the spec's
-    # values keeps the digest on the run; a later step whose spec differs refuses to go on
-    # rather than mix the values of two versions of the spec. A step process is handed the run
-    # as it was at launch, so the tag is read from the instance (once per process and spec:
-    # the specs a process loaded do not change under it). A process that executes every step
-    # of the run (the in-process executor, a one-step run) has nothing to agree with.
-    if (context.run_id, spec.tag) in _CHECKED:
-        return
-    if _whole_run_here(context):
-        _CHECKED.add((context.run_id, spec.tag))
-        return
-    run = context.instance.get_run_by_id(context.run_id)
-    first = run.tags.get(spec.tag) if run is not None else None
-    if first is None:
-        context.instance.add_run_tags(context.run_id, {spec.tag: spec.digest})
-    elif first != spec.digest:
-        raise NexusParamError(
-            "",
-            "",
-            f"the `asset_defaults` spec `{spec.name}` ({spec.path}) changed while this run was "
-            f"in flight (parameters digest {first} when its first step resolved them, "
-            f"{spec.digest} now): this step would not see the values the run began with. "
-            "Launch a new run to use the edited spec.",
-        )
-    _CHECKED.add((context.run_id, spec.tag))
-
-
-def _whole_run_here(context: AssetContext) -> bool:
-    plan = context.get_step_execution_context().execution_plan
-    run_steps = context.run.step_keys_to_execute
-    total = len(run_steps) if run_steps is not None else len(plan.steps)
-    return len(plan.step_keys_to_execute) >= total
-
-
 def _record_metadata(
     context: AssetContext,
     key: dg.AssetKey,
     declared: Mapping[str, ParamType],
     resolved: Mapping[str, Resolved],
-    from_spec: frozenset[str],
     spec: DefaultsSpec | None,
 ) -> None:
     # The materialization answers "which parameters produced this?" in the asset's UI page.
@@ -389,10 +326,9 @@ def _record_metadata(
     # so that `nexus-dagster diff` can tell two runs that read different variables apart.
     table = {}
     for param, item in resolved.items():
-        own_key = ops_key(key.to_user_string(), param) if item.source == PER_ASSET else param
         entry = {
             "value": "***" if declared[param].is_secret else item.value,
-            "source": "default" if own_key in from_spec else item.source,
+            "source": item.source,
             "field": item.field,
         }
         if declared[param].is_secret:

@@ -1,6 +1,6 @@
-"""The parameter rules of contract §4 and §5: which fields a job's run config has, their types,
-defaults and required-ness, how the flat run config maps onto the ``params`` resource, and how an
-asset resolves its values (per-asset value first, then shared).
+"""The parameter rules: which fields a job's run config has, their types, defaults and
+required-ness (docs: ``parameters.md``), and Dagster's own run config sections beside them. How
+an asset resolves its values from those fields is :mod:`nexus_dagster.resolution`.
 
 Pure: no Dagster, no YAML. Problems are returned with the key path inside the spec they concern,
 so the spec loader can put a file, line and column on them.
@@ -79,15 +79,6 @@ class JobField:
         if self.overrides:
             text += f" Overrides the shared `{self.overrides}` for this asset."
         return text
-
-
-@dataclass(frozen=True)
-class Resolved:
-    """A value an asset resolved, and where it came from."""
-
-    value: Any
-    source: str
-    field: str
 
 
 def suggest(name: str, choices: Iterable[str]) -> str:
@@ -346,51 +337,6 @@ def _settled_type(d: _Derivation, param: str, owners: list[str]) -> ParamType | 
     return ParamType(first.kind, any(d.decls[a][param].required for a in owners), first.item)
 
 
-def run_config_from_values(
-    fields: Iterable[JobField], values: Mapping[str, Any], *, require: bool = True
-) -> tuple[dict[str, Any], list[tuple[str, str]]]:
-    """The full flat run config for ``values`` over the fields' defaults, and its problems.
-
-    Problems are ``(name, message)`` pairs: unknown names, wrong types, and (unless
-    ``require`` is false) required fields left without a value. Messages never repeat a value.
-
-    >>> from nexus_dagster.param_types import parse_type as t
-    >>> fields, _ = derive_fields({"a": {"n": t("int!")}}, ops_config={"a": {"n": 1}})
-    >>> run_config_from_values(fields, {"a.n": 5})
-    ({'a.n': 5}, [])
-    >>> run_config_from_values(fields, {"a.m": 5})[1]
-    [('a.m', 'unknown field `a.m`; did you mean `a.n`?')]
-    """
-    by_name = {f.name: f for f in fields}
-    problems: list[tuple[str, str]] = []
-    for name, value in values.items():
-        found = by_name.get(name)
-        if found is None:
-            problems.append((name, f"unknown field `{name}`{suggest(name, by_name)}"))
-            continue
-        reason = check_value(found.type, value)
-        if reason:
-            problems.append((name, f"`{name}` does not fit type `{found.type.optional}`: {reason}"))
-    config = {f.name: f.default for f in by_name.values() if f.has_default}
-    config.update(values)
-    for f in by_name.values():
-        if require and f.required and f.name not in config:
-            problems.append((f.name, f"required field `{f.name}` has no value"))
-    return config, problems
-
-
-def spec_valued_keys(fields: Iterable[JobField], flat: Mapping[str, Any]) -> list[str]:
-    """The resource keys of the fields whose value in ``flat`` is the spec's own (source
-    ``default`` in a run's record).
-
-    >>> from nexus_dagster.param_types import parse_type as t
-    >>> fields, _ = derive_fields({"a": {"x": t("int")}}, parameter_values={"x": 1})
-    >>> spec_valued_keys(fields, {"x": 1, "a.x": 2}), spec_valued_keys(fields, {"x": 3})
-    (['x'], [])
-    """
-    return [f.key for f in fields if f.has_default and f.name in flat and flat[f.name] == f.default]
-
-
 def split_sections(flat: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
     """Split a flat run config into the job's values and Dagster's own sections (contract §11).
 
@@ -432,43 +378,6 @@ def section_problems(run_config: Mapping[str, Any]) -> list[tuple[KeyPath, str]]
                 )
             )
     return problems
-
-
-def to_resource_config(fields: Iterable[JobField], flat: Mapping[str, Any]) -> dict[str, Any]:
-    """Map a flat run config onto the ``params`` resource's ``config`` dict (contract §5).
-
-    >>> from nexus_dagster.param_types import parse_type as t
-    >>> fields, _ = derive_fields({"a": {"x": t("int")}, "b": {"x": t("int")}}, parameter_values={"x": 1})
-    >>> to_resource_config(fields, {"x": 1, "b.x": 2})
-    {'x': 1, '__nexus_ops__b__x': 2}
-    """
-    return {f.key: flat[f.name] for f in fields if f.name in flat}
-
-
-def resolve(
-    asset: str, declared: Mapping[str, ParamType], config: Mapping[str, Any]
-) -> tuple[dict[str, Resolved], list[str]]:
-    """Resolve every parameter ``asset`` declares: per-asset value > shared value > absent.
-
-    Returns the resolved values and the names of required parameters left without one.
-
-    >>> from nexus_dagster.param_types import parse_type as t
-    >>> values, missing = resolve("a", {"x": t("int"), "y": t("string!")},
-    ...                           {"x": 1, "__nexus_ops__a__x": 2})
-    >>> values["x"], missing
-    (Resolved(value=2, source='per-asset', field='a.x'), ['y'])
-    """
-    resolved: dict[str, Resolved] = {}
-    missing: list[str] = []
-    for param, ptype in declared.items():
-        own = ops_key(asset, param)
-        if own in config:
-            resolved[param] = Resolved(config[own], PER_ASSET, prefixed(asset, param))
-        elif param in config:
-            resolved[param] = Resolved(config[param], SHARED, param)
-        elif ptype.required:
-            missing.append(param)
-    return resolved, missing
 
 
 def fields_digest(fields: Iterable[JobField]) -> str:

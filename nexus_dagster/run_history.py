@@ -31,15 +31,9 @@ from nexus_dagster.catalog import Catalog
 from nexus_dagster.errors import NexusRunError
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.param_types import ParamType, check_value
+from nexus_dagster.resolution import launch, resolve
 from nexus_dagster.resource import METADATA_KEY, SPEC_METADATA_KEY
-from nexus_dagster.rules import (
-    SECTIONS,
-    JobField,
-    resolve,
-    run_config_from_values,
-    split_sections,
-    to_resource_config,
-)
+from nexus_dagster.rules import SECTIONS, JobField, split_sections
 from nexus_dagster.spec import JobSpec
 
 PARTITION_TAG = "dagster/partition"
@@ -277,23 +271,22 @@ def _from_run_config(
 ) -> tuple[dict[str, dict[str, ParamUse]], list[tuple[str, str]]]:
     known = {f.name for f in fields}
     given = {k: v for k, v in values.items() if k in known}
-    flat, problems = run_config_from_values(fields, given)
+    run = launch(fields, given)
     # A required field with no value here is one the run left to the spec: not a problem.
-    problems = [(name, message) for name, message in problems if name in given]
+    problems = [(name, message) for name, message in run.problems if name in given]
     problems += [(n, f"`{n}` is not a field of the job now") for n in values if n not in known]
-    config = to_resource_config(fields, flat)
     by_name = {f.name: f for f in fields}
     used: dict[str, dict[str, ParamUse]] = {}
     for asset in assets:
         declared = catalog.by_name[asset].params
-        resolved, _ = resolve(asset, declared, config)
+        resolved, _ = resolve(asset, declared, run.config, run.from_spec)
         used[asset] = {}
         for param, item in resolved.items():
             ptype = by_name[item.field].type
             secret = declared[param].is_secret or ptype.is_secret
             used[asset][param] = ParamUse(
                 by_reference(ptype, item.value) if secret else item.value,
-                item.source if item.field in given else "default",
+                item.source,
                 item.field,
                 secret,
                 FROM_RUN_CONFIG,

@@ -1,30 +1,61 @@
-"""Run config and run requests for schedules and sensors written in Python (contract §6)."""
+"""Run config and run requests for schedules and sensors written in Python (docs:
+``runs.md``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
+from nexus_dagster.consistent_runs import DIGEST_TAG
 from nexus_dagster.errors import NexusConfigError
-from nexus_dagster.jobs import SPEC_JOBS, SpecJob, spec_run_config
+from nexus_dagster.jobs import SpecJob, spec_run_config
 from nexus_dagster.rules import section_problems, split_sections
 
 JobRef: TypeAlias = str | dg.JobDefinition | UnresolvedAssetJobDefinition
 
+_BUILT: dict[str, list[SpecJob]] = {}
+"""The spec jobs of every code location this process has finished building, by name.
+
+A name is enough to find a job only while one job of that name was built: when two code
+locations in one process build different jobs under one name, the name is refused and the job
+definition (which carries its fields' digest) tells them apart. A location that failed to build,
+and a spec it isolated, add nothing.
+"""
+
+
+def remember(jobs: Iterable[SpecJob]) -> None:
+    """Record the spec jobs of a code location once it is built (``build_definitions``, the
+    Component)."""
+    for job in jobs:
+        known = _BUILT.setdefault(job.name, [])
+        if not any(job.same_job(other) for other in known):
+            known.append(job)
+
 
 def _spec_job(job: JobRef) -> SpecJob:
     name = job if isinstance(job, str) else job.name
-    if name not in SPEC_JOBS:
-        known = ", ".join(sorted(SPEC_JOBS)) or "none yet"
+    built = _BUILT.get(name, [])
+    if not isinstance(job, str):
+        digest = (job.tags or {}).get(DIGEST_TAG)
+        built = [b for b in built if b.digest == digest and b.partitions_def == job.partitions_def]
+    if not built:
+        known = ", ".join(sorted(_BUILT)) or "none yet"
         raise NexusConfigError(
             name,
             f"not a job built from a spec in this code location (known: {known}); "
             "call build_definitions first",
         )
-    return SPEC_JOBS[name]
+    if len(built) > 1:
+        files = ", ".join(sorted(b.path for b in built))
+        raise NexusConfigError(
+            name,
+            f"several code locations in this process build a job of this name from different "
+            f"specs ({files}); pass the job definition instead of its name",
+        )
+    return built[0]
 
 
 def nexus_run_config(job: JobRef, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -32,7 +63,7 @@ def nexus_run_config(job: JobRef, values: Mapping[str, Any]) -> dict[str, Any]:
 
     Spec values are included, so the run's stored config shows every value it used. Unknown
     names, wrong types and required fields left empty raise :class:`NexusConfigError`. For an
-    unpartitioned job it is the flat form; for a partitioned job (contract §10) the values go
+    unpartitioned job it is the flat form; for a partitioned job the values go
     under ``resources.params.config.values``. Dagster's own sections (``ops``, ``resources``,
     ``execution``, ``loggers``) in ``values`` are passed through.
 
@@ -80,7 +111,7 @@ def nexus_run_request(
     if not partitioned and run_request_kwargs.get("partition_key") is not None:
         raise NexusConfigError(spec_job.name, "the job is not partitioned; drop `partition_key=`")
     return dg.RunRequest(
-        run_config=nexus_run_config(spec_job.name, values),
+        run_config=nexus_run_config(job, values),
         job_name=spec_job.name,
         **run_request_kwargs,
     )

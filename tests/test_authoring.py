@@ -25,7 +25,7 @@ from nexus_dagster.authoring import (
 )
 from nexus_dagster.catalog import Catalog
 from nexus_dagster.errors import NexusEditError
-from nexus_dagster.rules import resolve, run_config_from_values, to_resource_config
+from nexus_dagster.resolution import resolve, run_config_from_values, to_resource_config
 from nexus_dagster.spec import load_job_specs
 from nexus_dagster.yaml_edit import Style as _Style
 

@@ -12,15 +12,13 @@ from hypothesis import strategies as st
 
 from nexus_dagster.naming import OPS_PREFIX, op_name, ops_key, prefixed, split_name
 from nexus_dagster.param_types import ParamType, check_value, parse_type
+from nexus_dagster.resolution import resolve, run_config_from_values, to_resource_config
 from nexus_dagster.rules import (
     MISSING,
     PER_ASSET,
     SHARED,
     JobField,
     derive_fields,
-    resolve,
-    run_config_from_values,
-    to_resource_config,
 )
 from nexus_dagster.templates import PLACEHOLDER_RE, as_text, placeholders, render
 

@@ -10,6 +10,7 @@ import pytest
 
 from nexus_dagster.naming import ops_key
 from nexus_dagster.param_types import ParamType, parse_type
+from nexus_dagster.resolution import resolve, run_config_from_values, to_resource_config
 from nexus_dagster.rules import (
     MISSING,
     PER_ASSET,
@@ -17,10 +18,7 @@ from nexus_dagster.rules import (
     JobField,
     RuleProblem,
     derive_fields,
-    resolve,
-    run_config_from_values,
     suggest,
-    to_resource_config,
 )
 
 t = parse_type

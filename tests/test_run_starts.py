@@ -177,6 +177,43 @@ def test_unknown_job_is_refused() -> None:
         nexus_run_config("no_such_job", {})
 
 
+def test_a_location_that_fails_to_build_leaves_no_job_for_the_run_helpers(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path / "specs",
+        {
+            "never_built.yaml": """
+                selection: [alpha]
+                parameter_values: {bucket: b}
+                schedules:
+                  - {cron: "0 * * * *", run_config: {ops: {no_such_op: {config: {}}}}}
+            """
+        },
+    )
+    with pytest.raises(Exception, match="no_such_op"):
+        build_definitions(folder, assets=ASSETS[:1])
+    with pytest.raises(NexusConfigError, match="not a job built from a spec"):
+        nexus_run_config("never_built", {})
+
+
+def test_two_locations_with_one_job_name_are_told_apart_by_the_job_definition(
+    tmp_path: Path,
+) -> None:
+    built = []
+    for n, bucket in enumerate(("one", "two")):
+        folder = write_specs(
+            tmp_path / f"specs{n}",
+            {
+                "twin.yaml": f"selection: [alpha]\nparams_schema: {{bucket: string}}\nparameter_values: {{bucket: {bucket}}}\n"
+            },
+        )
+        built.append(build_definitions(folder, assets=ASSETS[:1]).resolve_job_def("twin"))
+    with pytest.raises(NexusConfigError, match="pass the job definition instead of its name"):
+        nexus_run_config("twin", {})
+    assert nexus_run_config(built[0], {}) == {"bucket": "one"}
+    assert nexus_run_config(built[1], {}) == {"bucket": "two"}
+    assert nexus_run_request(built[1], {}).run_config == {"bucket": "two"}
+
+
 def test_asset_subset_runs_only_the_selected_assets(probe_out: Path) -> None:
     job = probe_location.defs.resolve_job_def("probe_job")
     result = job.execute_in_process(

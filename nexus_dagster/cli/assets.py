@@ -28,7 +28,8 @@ from nexus_dagster.cli.common import (
 )
 from nexus_dagster.cli.history import cli_instance
 from nexus_dagster.factory import index_spec
-from nexus_dagster.rules import resolve, suggest
+from nexus_dagster.resolution import resolve
+from nexus_dagster.rules import suggest
 from nexus_dagster.run_history import asset_uses
 from nexus_dagster.templates import render
 
@@ -70,7 +71,7 @@ def cmd_render_asset(args: argparse.Namespace) -> int:
         say(f"{info.name}: outside spec jobs, no `asset_defaults` spec gives values{where}")
     if partition and args.partition:
         say(f"partition: {args.partition}")
-    resolved, missing = resolve(info.name, info.params, outside.config)
+    resolved, missing = resolve(info.name, info.params, outside.config, outside.from_spec)
     if not info.params:
         say("  (declares no parameters)")
     else:
@@ -81,9 +82,7 @@ def cmd_render_asset(args: argparse.Namespace) -> int:
             if item is None:
                 rows.append([param, "(missing)" if param in missing else "(unset)", "-", "-"])
                 continue
-            own_key = next(f.key for f in index.fields_for(info.name)[0] if f.name == item.field)
-            source = "default" if own_key in outside.from_spec else item.source
-            rows.append([param, cell(item.value, ptype.is_secret), source, item.field])
+            rows.append([param, cell(item.value, ptype.is_secret), item.source, item.field])
             shown[param] = "***" if ptype.is_secret else item.value
         for line in table(rows, indent="  "):
             say(line)

@@ -42,7 +42,8 @@ from nexus_dagster.errors import NexusSpecError, SpecProblem
 from nexus_dagster.factory import VALIDATION_ENV, NameClaims
 from nexus_dagster.location import Location
 from nexus_dagster.partitioned import describe, values_run_config
-from nexus_dagster.rules import JobField, resolve, run_config_from_values, to_resource_config
+from nexus_dagster.resolution import launch, resolve
+from nexus_dagster.rules import JobField
 from nexus_dagster.spec import JobSpec, load_job_specs
 from nexus_dagster.spec_reading import spec_files
 from nexus_dagster.templates import render
@@ -220,18 +221,18 @@ def render_job(
 ) -> tuple[list[str], dict[str, Any], list[str]]:
     """What ``render`` prints: the lines per asset, the flat run config, and the problems.
 
-    Pure over the loaded spec: the values each asset resolves follow the run-time rules
-    (``run_config_from_values``, ``to_resource_config``, ``resolve``), and its
+    Pure over the loaded spec: each asset's values and their sources are those of a run
+    (:func:`~nexus_dagster.resolution.launch`, :func:`~nexus_dagster.resolution.resolve`), and its
     ``nexus/config`` is filled with ``templates.render`` (``partition`` fills
     ``{{partition.*}}``). Secrets are never resolved.
     """
-    flat, problems = run_config_from_values(spec.fields, values)
-    resource_config = to_resource_config(spec.fields, flat)
+    run = launch(spec.fields, values)
+    flat, problems = run.flat, run.problems
     by_name = {f.name: f for f in spec.fields}
     lines: list[str] = []
     for asset in spec.selected:
         info = catalog.by_name[asset]
-        resolved, missing = resolve(asset, info.params, resource_config)
+        resolved, missing = resolve(asset, info.params, run.config, run.from_spec)
         lines.append(asset)
         if not info.params:
             lines.append("  (declares no parameters)")
@@ -245,9 +246,8 @@ def render_job(
                 could = [n for n in (f"{asset}.{param}", param) if n in by_name]
                 rows.append([param, value, "-", " or ".join(could)])
                 continue
-            source = item.source if item.field in values else "default"
             secret = ptype.is_secret or by_name[item.field].type.is_secret
-            rows.append([param, cell(item.value, secret), source, item.field])
+            rows.append([param, cell(item.value, secret), item.source, item.field])
             shown[param] = "***" if secret else item.value
         lines.extend(table(rows, indent="  "))
         if info.config is not None:
