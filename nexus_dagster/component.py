@@ -28,7 +28,8 @@ from pydantic import Field
 
 from nexus_dagster.asset_defaults import SpecIndex
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
-from nexus_dagster.factory import Built, NameClaims, OnSpecError, build_specs_folder
+from nexus_dagster.factory import Built, OnSpecError, build_specs_folder
+from nexus_dagster.name_claims import NameClaims
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
 from nexus_dagster.rules import suggest

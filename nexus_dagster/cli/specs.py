@@ -39,8 +39,9 @@ from nexus_dagster.cli.common import (
 from nexus_dagster.cli.history import run_values_for
 from nexus_dagster.editor_schema import assets_json_schema, spec_json_schema
 from nexus_dagster.errors import NexusSpecError, SpecProblem
-from nexus_dagster.factory import VALIDATION_ENV, NameClaims
+from nexus_dagster.factory import VALIDATION_ENV
 from nexus_dagster.location import Location
+from nexus_dagster.name_claims import NameClaims
 from nexus_dagster.partitioned import describe, values_run_config
 from nexus_dagster.resolution import launch, resolve
 from nexus_dagster.rules import JobField
