@@ -16,13 +16,12 @@ import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition
 
 from nexus_dagster.errors import SpecProblem
-from nexus_dagster.jobs import SpecJob, spec_run_config
+from nexus_dagster.jobs import SpecJob, run_config_of, spec_run_config
 from nexus_dagster.partitioned import (
     dynamic_additions,
     key_problem,
     latest_complete_key,
     partition_exists,
-    values_run_config,
 )
 from nexus_dagster.spec_model import JobSpec, ScheduleSpec, SensorSpec, dotted
 from nexus_dagster.templates import render_sensor
@@ -39,7 +38,7 @@ def build_schedule(
     partitions definition the latest partition whose window has ended by the tick's time (as
     Dagster's ``build_schedule_from_partitioned_job`` chooses it).
     """
-    run_config = _entry_run_config(spec, schedule.run_config, schedule.sections)
+    run_config = run_config_of(spec.partitions_def, schedule.run_config, schedule.sections)
     common: dict[str, Any] = {
         "name": schedule.name,
         "cron_schedule": schedule.cron,
@@ -167,18 +166,6 @@ def build_sensor(
     )
 
 
-def _entry_run_config(
-    spec: JobSpec, values: Mapping[str, Any], sections: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The run config a schedule or sensor of ``spec`` starts for ``values``, the full flat
-    values the entry's check computed when the spec was loaded
-    (:func:`nexus_dagster.spec_entries.check_entries`), and Dagster's own ``sections``: what
-    :func:`nexus_dagster.jobs.spec_run_config` builds, without checking the values again."""
-    if spec.partitions_def is not None:
-        return values_run_config(values, sections)
-    return {**values, **sections}
-
-
 def sensor_event(path: Path) -> dict[str, str]:
     """The ``{{sensor.*}}`` fields of a file.
 
@@ -218,7 +205,7 @@ def entry_sections(spec: JobSpec) -> list[EntrySections]:
     for kind, index, values, sections in entries:
         key = (kind, index, "run_config")
         line, col = spec.document.position(key)
-        run_config = _entry_run_config(spec, values, sections)
+        run_config = run_config_of(spec.partitions_def, values, sections)
         found.append(EntrySections(spec.name, run_config, str(spec.path), line, col, dotted(key)))
     return found
 

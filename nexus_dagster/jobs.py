@@ -219,7 +219,17 @@ def spec_run_config(
     flat at the root for an unpartitioned job, under ``resources.params.config.values`` for a
     partitioned one. Raises :class:`NexusConfigError` naming unknown, mistyped or missing names.
     """
-    full = checked_values(job.name, job.fields, values)
-    if job.partitions_def is not None:
+    return run_config_of(job.partitions_def, checked_values(job.name, job.fields, values), sections)
+
+
+def run_config_of(
+    partitions_def: dg.PartitionsDefinition | None,
+    full: Mapping[str, Any],
+    sections: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The run config of a spec job for its full, checked flat values and Dagster's own
+    ``sections``: flat at the root for an unpartitioned job, under
+    ``resources.params.config.values`` for a partitioned one."""
+    if partitions_def is not None:
         return values_run_config(full, sections)
     return {**full, **(sections or {})}

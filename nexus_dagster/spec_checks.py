@@ -15,6 +15,7 @@ from nexus_dagster.errors import NexusSelectionError, SpecProblem
 from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import TypeStringError, parse_type
 from nexus_dagster.partitioned import backfill_problem, placeholder_problems, selection_partitions
+from nexus_dagster.resolution import launch, resolve
 from nexus_dagster.rules import derive_fields, suggest
 from nexus_dagster.spec_entries import check_entries, check_entries_alone
 from nexus_dagster.spec_model import DAGSTER_OWN_PREFIX, JOB_NAME_RE, JobSpec
@@ -108,12 +109,8 @@ def defaults_specs(specs: Sequence[JobSpec]) -> dict[str, JobSpec]:
 def unfilled_params(spec: JobSpec | None, asset: AssetInfo) -> list[str]:
     """The required parameters of ``asset`` that a run outside spec jobs with no run config
     leaves without a value: those its ``asset_defaults`` spec (``spec``) gives no value."""
-    given = set()
-    if spec is not None:
-        for f in spec.fields:
-            if f.has_default and asset.name in f.assets:
-                given.add(f.param)
-    return [p for p, ptype in asset.params.items() if ptype.required and p not in given]
+    run = launch(spec.fields if spec is not None else (), {}, require=False)
+    return resolve(asset.name, asset.params, run.config)[1]
 
 
 def check_automation(specs: list[JobSpec], catalog: Catalog, root: Path) -> list[SpecProblem]:
