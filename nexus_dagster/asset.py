@@ -1,4 +1,4 @@
-"""``nexus_asset``: ``dg.asset`` with the parameter declarations filled in (contract §1)."""
+"""``nexus_asset``: ``dg.asset`` with the parameter declarations filled in (docs/parameters.md)."""
 
 from __future__ import annotations
 

@@ -248,7 +248,7 @@ def update_spec(
 def migrate_spec(
     specs_dir: str | Path, job: str, *, assets: Sequence[AssetLike], check: bool = False
 ) -> EditResult:
-    """Rewrite the spec of ``job`` from the older form into the prefixed form of contract §3.
+    """Rewrite the spec of ``job`` from the older form into the prefixed form (docs/spec-format.md).
 
     The rule, for each simple name ``p`` in ``params_schema`` (type ``T``) such that some
     selected asset that declares ``p`` has its own value ``ops_config: {A: {p: ...}}``:

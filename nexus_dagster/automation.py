@@ -1,4 +1,4 @@
-"""Schedules and file sensors of spec jobs (contract §3, §10): each run they start carries the
+"""Schedules and file sensors of spec jobs (docs/spec-format.md, docs/partitions.md): each run they start carries the
 job's full values, Dagster's own sections from the entry's ``run_config:``, and for a
 partitioned job its partition.
 """

@@ -1,4 +1,4 @@
-"""The ``dg`` Component (contract §12): a specs folder declared in a ``defs.yaml``.
+"""The ``dg`` Component (docs/components.md): a specs folder declared in a ``defs.yaml``.
 
 ``NexusJobsComponent`` builds a specs folder's jobs, schedules and sensors with the same code as
 :func:`~nexus_dagster.build_definitions` (``factory.build_specs_folder``). Its assets are those

@@ -1,7 +1,7 @@
 """The JSON Schema of a spec file, for editors (``nexus-dagster schema [--assets]``).
 
 Without assets it says what the file alone can tell (keys, type strings). With the code
-location's assets (contract §13) it also knows the names: ``selection`` items from the asset
+location's assets (docs/runs.md) it also knows the names: ``selection`` items from the asset
 keys, the names ``A.p`` and ``p`` the assets declare under ``params_schema``,
 ``parameter_values`` and ``ops_config``, and each value's JSON type from its parameter type,
 so an editor completes names and flags a typo'd asset, an undeclared name or a wrong type.
@@ -19,7 +19,7 @@ from nexus_dagster.param_types import ParamType
 from nexus_dagster.spec_model import JobSpecModel
 
 TYPE_PATTERN = r"^\s*(\[\s*)*(string|int|float|bool|any|secret)\s*!?(\s*\]\s*!?)*\s*$"
-"""What a type string looks like (§2), as a regular expression an editor can check."""
+"""What a type string looks like (docs/parameters.md), as a regular expression an editor can check."""
 
 SECRET_REFERENCE: dict[str, Any] = {
     "type": "object",
@@ -27,7 +27,7 @@ SECRET_REFERENCE: dict[str, Any] = {
     "required": ["env"],
     "additionalProperties": False,
 }
-"""A secret's only form, ``{env: VAR}`` (§8)."""
+"""A secret's only form, ``{env: VAR}`` (docs/security.md)."""
 
 _JSON_TYPES = {"string": "string", "int": "integer", "float": "number", "bool": "boolean"}
 

@@ -1,8 +1,8 @@
 """Spec jobs: a loaded spec becomes a Dagster asset job.
 
-An unpartitioned job's run config is one flat mapping (contract §4) with Dagster's own sections
-beside it (§11), mapped onto the ``params`` resource with a ``ConfigMapping``. A partitioned job
-(§10) cannot have a ``ConfigMapping``; its ``PartitionedConfig`` gives each partition the spec's
+An unpartitioned job's run config is one flat mapping (docs/parameters.md) with Dagster's own sections
+beside it (docs/spec-format.md), mapped onto the ``params`` resource with a ``ConfigMapping``. A partitioned job
+(docs/partitions.md) cannot have a ``ConfigMapping``; its ``PartitionedConfig`` gives each partition the spec's
 values under the resource's ``values:``, and the resource checks them when the run starts.
 """
 

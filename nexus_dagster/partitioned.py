@@ -1,9 +1,9 @@
-"""Partitioned spec jobs (contract §10): which partitions definition a selection has, what a
+"""Partitioned spec jobs (docs/partitions.md): which partitions definition a selection has, what a
 partition key means (``{{partition.*}}``), and the run config that carries a spec's values for
 each partition.
 
 Dagster allows no ``ConfigMapping`` on a partitioned job, so such a job takes its values under
-the flat names of §4 in the ``params`` resource's own config::
+the flat names (docs/parameters.md) in the ``params`` resource's own config::
 
     resources: {params: {config: {values: {target_bucket: lake}}}}
 """

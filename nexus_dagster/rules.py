@@ -189,7 +189,7 @@ def derive_fields(
     ops_config: Mapping[str, Mapping[str, Any]] | None = None,
     known_assets: Collection[str] = (),
 ) -> tuple[list[JobField], list[RuleProblem]]:
-    """The fields of a job's flat run config (contract §4), and the problems found.
+    """The fields of a job's flat run config (docs/parameters.md), and the problems found.
 
     ``decls`` holds what each selected asset declares; ``known_assets`` every asset of the
     code location (only for messages that tell "unknown" from "not selected").
@@ -338,7 +338,7 @@ def _settled_type(d: _Derivation, param: str, owners: list[str]) -> ParamType | 
 
 
 def split_sections(flat: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Split a flat run config into the job's values and Dagster's own sections (contract §11).
+    """Split a flat run config into the job's values and Dagster's own sections (docs/spec-format.md).
 
     >>> split_sections({"a.n": 1, "ops": {"loader": {"config": {"limit": 3}}}})
     ({'a.n': 1}, {'ops': {'loader': {'config': {'limit': 3}}}})

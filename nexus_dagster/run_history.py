@@ -1,9 +1,9 @@
-"""What past runs of spec jobs used (contract §13), read from the Dagster instance of
+"""What past runs of spec jobs used (docs/runs.md), read from the Dagster instance of
 ``DAGSTER_HOME`` as the ``dagster`` CLI reads it.
 
 Two records answer "what did that run use?": the flat values the run was launched with (its
-stored run config, §4 and §10), and what each asset resolved from them (its materialization's
-``nexus/params`` metadata, §9). :func:`asset_params` prefers the second and falls back to the
+stored run config, docs/parameters.md, docs/partitions.md), and what each asset resolved from them (its materialization's
+``nexus/params`` metadata, docs/runs.md). :func:`asset_params` prefers the second and falls back to the
 first, resolved by the same rules as a run, for assets that did not materialize.
 
 Example::
@@ -44,8 +44,8 @@ FROM_MATERIALIZATION, FROM_RUN_CONFIG = "materialization", "run config"
 class LaunchedRun:
     """One run of a job, and the flat values it was launched with.
 
-    ``values`` holds the §4 names as the run's config gave them (a partitioned job's from
-    ``resources.params.config.values``); ``sections`` Dagster's own sections beside them (§11).
+    ``values`` holds the flat names as the run's config gave them (a partitioned job's from
+    ``resources.params.config.values``); ``sections`` Dagster's own sections beside them (docs/spec-format.md).
     """
 
     run_id: str

@@ -50,7 +50,7 @@ def load_job_specs(
     """Load and check every spec under ``specs_dir``.
 
     Without ``assets`` only what the files alone can tell is checked (YAML, keys, types, cron,
-    timezones, names); with the code location's assets, everything (contract §4).
+    timezones, names); with the code location's assets, everything (docs/parameters.md).
     Raises :class:`NexusSpecError` listing every problem of every file.
 
     Example::

@@ -1,4 +1,4 @@
-"""What a job spec file is: the pydantic model of one file (contract §3), and the loaded
+"""What a job spec file is: the pydantic model of one file (docs/spec-format.md), and the loaded
 :class:`JobSpec` with its schedules and sensors, which records each problem of the file at the
 position of its key.
 """

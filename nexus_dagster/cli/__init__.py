@@ -1,4 +1,4 @@
-"""The ``nexus-dagster`` command line (contract §7).
+"""The ``nexus-dagster`` command line (docs/cli.md).
 
 It finds the code location as the ``dagster`` CLI does (``-f FILE``, ``-m MODULE``, or
 ``workspace.yaml`` in the current folder), imports it, and takes the specs folder from the

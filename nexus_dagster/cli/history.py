@@ -1,4 +1,4 @@
-"""The commands on past runs (contract §13): ``runs``, ``diff``, and the values ``update
+"""The commands on past runs (docs/runs.md): ``runs``, ``diff``, and the values ``update
 --from-run`` takes. They read the Dagster instance of ``DAGSTER_HOME`` and write nothing.
 
 A secret is shown and compared only by its ``{env: VAR}`` reference.
