@@ -273,8 +273,10 @@ class Deployment:
         self.spawn("code_server", command, self.location)
 
     def stop(self) -> None:
+        # SIGKILL at once: a graceful stop of the webserver, the daemon and the code server (which
+        # waits for its runs) takes seconds each, and nothing of theirs is kept.
         for name in list(self.processes):
-            self.kill(name)
+            self.kill(name, signal.SIGKILL)
         self.postgres.stop()
 
     # GraphQL against the webserver
