@@ -1,56 +1,43 @@
-"""The ``nexus-dagster`` command line, end to end through the installed script, against
-private copies of the example code location (and of ``cli_fixtures/vault``, which has a
-secret). Each process imports Dagster (~2 s), so independent commands run side by side."""
+"""The ``nexus-dagster`` command line, end to end, against private copies of the example code
+location (and of ``cli_fixtures/vault``, which has a secret).
+
+Each command runs in this process through :func:`tests.cli_support.invoke` (its own folder,
+output and exit code, the code location imported afresh), one after the other. The installed
+console script itself is run as a process by the tests named for it, and the concurrent updates
+are real processes racing on the specs folder's lock."""
 
 from __future__ import annotations
 
 import json
-import os
+import multiprocessing
 import shutil
 import subprocess
 import sys
 import textwrap
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from nexus_dagster.spec import load_job_specs
 
-from .conftest import REPO
+from .cli_support import Run, invoke
+from .conftest import REPO, example_location
 
 SCRIPT = str(Path(sys.executable).parent / "nexus-dagster")
 VAULT = Path(__file__).parent / "cli_fixtures" / "vault"
-WORKERS = max(2, os.cpu_count() or 2)
+WAIT = 180.0  # for a CLI subprocess on 2 busy cores
+COMMANDS = ("validate", "params", "create", "update", "render", "migrate", "schema", "runs", "diff")
 
-
-@dataclass(frozen=True)
-class Run:
-    code: int
-    out: str
-    err: str
+__all__ = ["SCRIPT", "VAULT", "Run", "example_copy", "invoke", "run_all", "snapshot"]
 
 
 def run_all(commands: Sequence[tuple[Sequence[str], Path]], **env: str) -> list[Run]:
-    """Run ``nexus-dagster ARGS`` in each folder, side by side; results in the same order."""
-
-    def one(command: tuple[Sequence[str], Path]) -> Run:
-        args, cwd = command
-        done = subprocess.run(
-            [SCRIPT, *args],
-            cwd=cwd,
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={**os.environ, **env},
-        )
-        return Run(done.returncode, done.stdout, done.stderr)
-
-    with ThreadPoolExecutor(WORKERS) as pool:
-        return list(pool.map(one, commands))
+    """Run ``nexus-dagster ARGS`` in each folder, in this process, one after the other (in the
+    order given); results in the same order."""
+    return [invoke(args, cwd, env) for args, cwd in commands]
 
 
 def example_copy(folder: Path) -> Path:
@@ -64,6 +51,49 @@ def example_copy(folder: Path) -> Path:
 
 def snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*.y*ml")}
+
+
+# --- the installed console script -------------------------------------------------------
+
+
+def test_the_installed_script_runs_validate_and_help_with_their_exit_codes(tmp_path: Path) -> None:
+    """``nexus-dagster`` as installed (its entry point, ``sys.exit`` of its code, its streams):
+    a clean validate, a validate that finds problems, and ``--help``, side by side."""
+    home = example_copy(tmp_path / "ex")
+    broken = example_copy(tmp_path / "broken")
+    (broken / "job_specs" / "typo.yaml").write_text("selection: [report]\nparams_shema: {}\n")
+    commands = [(["validate"], home), (["validate"], broken), (["--help"], tmp_path)]
+    processes = [
+        subprocess.Popen(
+            [SCRIPT, *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for args, cwd in commands
+    ]
+    try:
+        streams = [process.communicate(timeout=WAIT) for process in processes]
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    ok, problems, usage = [
+        Run(process.returncode, out, err)
+        for process, (out, err) in zip(processes, streams, strict=True)
+    ]
+    # The clean run prints its one line and nothing on stderr (no warning, no log line).
+    assert (ok.code, ok.out, ok.err) == (0, "ok: 5 job spec(s) in job_specs\n", "")
+    assert problems.code == 1, problems.err
+    (problem,) = problems.out.splitlines()
+    assert problem.startswith(
+        "job_specs/typo.yaml:2:1: params_shema: unknown key `params_shema`; did you mean "
+        "`params_schema`?"
+    )
+    assert problems.err == "1 problem(s) in 1 file(s) under job_specs\n"
+    assert usage.code == 0, usage.err
+    assert usage.out.startswith("usage: nexus-dagster [-h] COMMAND ...\n")
+    for command in COMMANDS:
+        assert f"    {command} " in usage.out, command
+    assert "Exit codes: 0 ok;" in usage.out
 
 
 # --- reading commands ---------------------------------------------------------------------
@@ -266,7 +296,7 @@ def test_eight_concurrent_updates_all_land(tmp_path: Path) -> None:
         "marketing_ingestion_asset.source_bucket": "m-own",
         "marketing_ingestion_asset.target_bucket": "m-target",
     }
-    runs = run_all(
+    runs = _side_by_side(
         [(["update", "sales_job", "--set", f"{n}={v}"], home) for n, v in assignments.items()]
     )
     assert [(r.code, r.err) for r in runs] == [(0, "")] * 8
@@ -285,9 +315,37 @@ def test_eight_concurrent_updates_all_land(tmp_path: Path) -> None:
 
 
 def _example_assets() -> list[object]:
-    import definitions
+    return list(example_location().defs.assets or [])
 
-    return list(definitions.defs.assets or [])
+
+def _side_by_side(commands: Sequence[tuple[Sequence[str], Path]]) -> list[Run]:
+    """Each command in a process of its own, forked from this one (Dagster already imported),
+    all released at once to contend for the specs folder's lock; results in the same order."""
+    context = multiprocessing.get_context("fork")
+    start = context.Barrier(len(commands))
+    results = context.Queue()
+    processes = [
+        context.Process(target=_run_when_all_ready, args=(start, results, i, args, cwd))
+        for i, (args, cwd) in enumerate(commands)
+    ]
+    for process in processes:
+        process.start()
+    try:
+        done = dict(results.get(timeout=WAIT) for _ in processes)
+    finally:
+        for process in processes:
+            process.join(timeout=WAIT)
+            if process.is_alive():
+                process.kill()
+    assert [p.exitcode for p in processes] == [0] * len(processes)
+    return [done[i] for i in range(len(commands))]
+
+
+def _run_when_all_ready(
+    start: Any, results: Any, index: int, args: Sequence[str], cwd: Path
+) -> None:
+    start.wait(timeout=WAIT)
+    results.put((index, invoke(args, cwd)))
 
 
 def test_partitioned_job_commands(tmp_path: Path) -> None:
@@ -563,45 +621,30 @@ ERROR_CASES: list[tuple[str, list[str], dict[str, str], int, list[tuple[str, str
 ]
 
 
-@pytest.fixture(scope="module")
-def error_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Run, bool]]:
-    """Every error case, run side by side, each in its own copy of the example; with whether
-    the copy's spec files are byte-identical afterwards."""
-    root = tmp_path_factory.mktemp("errors")
-    homes = []
-    for case_id, _, files, *_ in ERROR_CASES:
-        home = example_copy(root / case_id)
-        for name, text in files.items():
-            (home / name).write_text(text)
-        homes.append((home, snapshot(home)))
-    runs = run_all(
-        [(args, home) for (_, args, *_), (home, _) in zip(ERROR_CASES, homes, strict=True)]
-    )
-    return {
-        case[0]: (run, snapshot(home) == before)
-        for case, run, (home, before) in zip(ERROR_CASES, runs, homes, strict=True)
-    }
-
-
 @pytest.mark.parametrize(
-    ("case_id", "code", "expected"),
-    [(c[0], c[3], c[4]) for c in ERROR_CASES],
+    ("args", "files", "code", "expected"),
+    [c[1:] for c in ERROR_CASES],
     ids=[c[0] for c in ERROR_CASES],
 )
 def test_error_cases(
-    error_runs: dict[str, tuple[Run, bool]],
-    case_id: str,
+    tmp_path: Path,
+    args: list[str],
+    files: dict[str, str],
     code: int,
     expected: list[tuple[str, str]],
 ) -> None:
-    run, unchanged = error_runs[case_id]
+    home = example_copy(tmp_path / "ex")
+    for name, text in files.items():
+        (home / name).write_text(text)
+    before = snapshot(home)
+    run = invoke(args, home)
     assert run.code == code, (run.out, run.err)
     for where, text in expected:
         lines = (run.out if where == "out" else run.err).splitlines()
         assert any(line.startswith(text) for line in lines), (text, run.out, run.err)
     if not any(where == "out" for where, _ in expected):
         assert run.out == ""
-    assert unchanged
+    assert snapshot(home) == before
 
 
 def test_the_schemas_type_pattern_takes_every_valid_type_string() -> None:

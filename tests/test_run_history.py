@@ -1,16 +1,22 @@
 """Parameters across runs (contract §13): ``runs``, ``diff``, ``update --from-run`` against a
-real instance whose runs were launched through the ``dagster`` CLI with a persistent
-``DAGSTER_HOME``, and ``schema --assets`` checked with the ``jsonschema`` package."""
+real instance with a persistent ``DAGSTER_HOME``, and ``schema --assets`` checked with the
+``jsonschema`` package.
+
+The instance is filled in this process (``execute_in_process`` against it, with the run config
+and tags a launch would give), except the partitioned ``daily`` run, which the ``dagster job
+execute`` CLI launches (multiprocess executor, partition given by tag): the history must read
+the runs the CLI launches as well. The commands run in this process too (``invoke``)."""
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,10 +28,15 @@ import yaml
 
 from nexus_dagster.spec import load_job_specs
 
+from .cli_support import invoke
 from .conftest import REPO, new_dagster_home
-from .test_cli import SCRIPT, VAULT, Run, example_copy, run_all, snapshot
+from .test_cli import VAULT, Run, example_copy, run_all, snapshot
+
+# One instance for the whole module, filled once: its tests stay on one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_run_history")
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+WAIT = 180.0  # for a run launched by the dagster CLI, on 2 busy cores
 SALES_A = {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
 SALES_B = {
     "marketing_ingestion_asset.source_bucket": "mkt-raw",
@@ -34,11 +45,32 @@ SALES_B = {
 }
 DAILY = {"target_bucket": "orders-lake-p", "min_amount": 5}
 EXTRA = {"target_bucket": "orders-lake-x", "not_a_field": 1}
+PARTITION = {"dagster/partition": "2026-11-05"}
 
 
 def _values(values: Mapping[str, Any]) -> dict[str, Any]:
     """A partitioned job's run config for flat values (contract §10)."""
     return {"resources": {"params": {"config": {"values": dict(values)}}}}
+
+
+@functools.cache
+def _location(folder: Path) -> Any:
+    """The code location of ``folder`` (its one ``*.py``), imported under a name of its own, so
+    that no other copy's module can stand in for it."""
+    path = next(folder.glob("*.py"))
+    name = f"nexus_history_{folder.name}_{path.stem}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run_id(home: Path, case: str) -> str | None:
+    """The id of the one run tagged ``case`` in the instance of ``home``."""
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        records = instance.get_run_records(dg.RunsFilter(tags={"case": case}))
+    return records[0].dagster_run.run_id if len(records) == 1 else None
 
 
 @dataclass(frozen=True)
@@ -53,46 +85,69 @@ class History:
     ids: dict[str, str]
 
     def cli(self, args: Sequence[str], cwd: Path | None = None, **env: str) -> Run:
-        done = subprocess.run(
-            [SCRIPT, *args],
-            cwd=cwd or self.example,
-            capture_output=True,
-            text=True,
-            timeout=180,
-            env={**os.environ, **self.env, **env},
-        )
-        return Run(done.returncode, done.stdout, done.stderr)
+        """``nexus-dagster ARGS`` (in this process) with the history's environment."""
+        return invoke(args, cwd or self.example, {**self.env, **env})
 
     def launch(
-        self, folder: Path, job: str, config: Mapping[str, Any], case: str, **tags: str
+        self,
+        folder: Path,
+        job: str,
+        config: Mapping[str, Any],
+        case: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        fails_with: str | None = None,
+        home: Path | None = None,
     ) -> str:
-        """Launch one run with the ``dagster`` CLI; its run id (found by its ``case`` tag)."""
+        """Run ``job`` of ``folder``'s location in this process against the instance of
+        ``home`` (the history's by default), tagged ``case``; its run id. A run given
+        ``fails_with`` must fail with an error that says it; any other must succeed."""
+        home = home or self.home
+        definitions = _location(folder).defs
+        with dg.DagsterInstance.from_config(str(home)) as instance:
+            result = definitions.resolve_job_def(job).execute_in_process(
+                run_config=dict(config),
+                instance=instance,
+                tags={"case": case, **(tags or {})},
+                raise_on_error=False,
+            )
+        errors = [
+            error.to_string()
+            for event in result.all_events
+            if (error := getattr(event.event_specific_data, "error", None)) is not None
+        ]
+        assert result.success is (fails_with is None), (case, errors)
+        assert fails_with is None or any(fails_with in error for error in errors), (case, errors)
+        assert _run_id(home, case) == result.run_id
+        return result.run_id
+
+    def start_cli_launch(
+        self, folder: Path, job: str, config: Mapping[str, Any], case: str, tags: Mapping[str, str]
+    ) -> subprocess.Popen[bytes]:
+        """Start ``dagster job execute`` of ``job`` (multiprocess executor), tagged ``case``;
+        its output goes to ``<root>/<case>.log``."""
         config_file = self.root / f"{case}.yaml"
         config_file.write_text(json.dumps(config))
         location = next(folder.glob("*.py"))
-        done = subprocess.run(
-            [DAGSTER, "job", "execute", "-f", location.name, "-j", job, "-c", str(config_file)]
-            + ["--tags", json.dumps({"case": case, **tags})],
-            cwd=folder,
-            capture_output=True,
-            text=True,
-            timeout=240,
-            env={**os.environ, **self.env},
-        )
-        with dg.DagsterInstance.from_config(str(self.home)) as instance:
-            records = instance.get_run_records(dg.RunsFilter(tags={"case": case}))
-        assert len(records) == 1, done.stdout[-3000:] + done.stderr[-3000:]
-        return records[0].dagster_run.run_id
+        with (self.root / f"{case}.log").open("wb") as log:
+            return subprocess.Popen(
+                [DAGSTER, "job", "execute", "-f", location.name, "-j", job, "-c", str(config_file)]
+                + ["--tags", json.dumps({"case": case, **tags})],
+                cwd=folder,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, **self.env},
+            )
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> History:
+def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
     root = tmp_path_factory.mktemp("history")
     home = new_dagster_home(root / "home")
     data = root / "data"
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*-lake*"))
     vault = root / "vault"
-    shutil.copytree(VAULT, vault)
+    shutil.copytree(VAULT, vault, ignore=shutil.ignore_patterns("__pycache__"))
     (vault / "workspace.yaml").write_text("load_from:\n  - python_file: vault_location.py\n")
     env = {
         "DAGSTER_HOME": str(home),
@@ -107,38 +162,49 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> History:
         "marketing_ingestion_asset.source_bucket": "no-such-bucket",
         "sales_ingestion_asset.source_bucket": "no-such-bucket",
     }
-    partition = {"dagster/partition": "2026-11-05"}
-    sales = [
-        ("b", h.example, "sales_job", SALES_B, {}),
-        ("failed", h.example, "sales_job", missing, {}),
-    ]
-    others = [
-        ("daily", h.example, "daily_orders_job", _values(DAILY), partition),
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in env.items():
+            patch.setenv(name, value)
+        # The first run creates the instance's storage; the CLI's run goes on beside the
+        # in-process ones (the order within each job's runs is what the tests read back).
+        h.ids["a"] = h.launch(h.example, "sales_job", SALES_A, "a")
+        daily = h.start_cli_launch(
+            h.example, "daily_orders_job", _values(DAILY), "daily", PARTITION
+        )
+        try:
+            h.ids["b"] = h.launch(h.example, "sales_job", SALES_B, "b")
+            h.ids["failed"] = h.launch(
+                h.example,
+                "sales_job",
+                missing,
+                "failed",
+                fails_with="no-such-bucket does not exist",
+            )
+            for case, key in (("vault_1", "NEXUS_CLI_TEST_KEY"), ("vault_2", "NEXUS_OTHER_KEY")):
+                config = {"vault_reader.api_key": {"env": key}}
+                h.ids[case] = h.launch(vault, "vault_job", config, case)
+            daily.wait(timeout=WAIT)
+        finally:
+            if daily.poll() is None:
+                daily.kill()
+                daily.wait()
+        output = (root / "daily.log").read_text()[-3000:]
+        assert daily.returncode == 0, output
+        daily_id = _run_id(home, "daily")
+        assert daily_id is not None, output
+        h.ids["daily"] = daily_id
         # What a sensor written in Python launches when it puts a name the job does not have
         # into the values: Dagster stores the run, which the plugin refuses when it starts.
-        ("extra", h.example, "daily_orders_job", _values(EXTRA), partition),
-        (
-            "vault_1",
-            vault,
-            "vault_job",
-            {"vault_reader.api_key": {"env": "NEXUS_CLI_TEST_KEY"}},
-            {},
-        ),
-        ("vault_2", vault, "vault_job", {"vault_reader.api_key": {"env": "NEXUS_OTHER_KEY"}}, {}),
-    ]
-
-    def launch_in_order(
-        launches: list[tuple[str, Path, str, dict[str, Any], dict[str, str]]],
-    ) -> None:
-        for case, folder, job, config, tags in launches:
-            h.ids[case] = h.launch(folder, job, config, case, **tags)
-
-    # The first run creates the instance's storage; then two sequences side by side (the
-    # order within each is what the tests read back).
-    launch_in_order([("a", h.example, "sales_job", SALES_A, {})])
-    with ThreadPoolExecutor(2) as pool:
-        list(pool.map(launch_in_order, [sales, others]))
-    return h
+        h.ids["extra"] = h.launch(
+            h.example,
+            "daily_orders_job",
+            _values(EXTRA),
+            "extra",
+            fails_with="NexusConfigError: job `daily_orders_job`: in "
+            "`resources.params.config.values`: unknown field `not_a_field`",
+            tags=PARTITION,
+        )
+        yield h
 
 
 # --- runs -----------------------------------------------------------------------------------
@@ -311,19 +377,12 @@ def test_diff_refusals(history: History, tmp_path: Path) -> None:
     empty = tmp_path / "empty_home"
     empty.mkdir()
     ids = history.ids
-    unknown, unset, blank, no_runs = run_all(
-        [
-            (["diff", ids["a"], "0000-not-a-run"], history.example),
-            (["diff", ids["a"], ids["b"]], history.example),
-            (["runs", "sales_job"], history.example),
-            (["runs", "sales_job"], history.example),
-        ],
-        **history.env,
-    )[:1] + [
+    unknown, unset, blank, no_runs = (
+        history.cli(["diff", ids["a"], "0000-not-a-run"]),
         history.cli(["diff", ids["a"], ids["b"]], DAGSTER_HOME=""),
         history.cli(["runs", "sales_job"], DAGSTER_HOME="  "),
         history.cli(["runs", "sales_job"], DAGSTER_HOME=str(empty)),
-    ]
+    )
     assert unknown.code == 2
     assert unknown.err.startswith("error: no run `0000-not-a-run` in the instance of DAGSTER_HOME")
     for run in (unset, blank):
@@ -338,9 +397,9 @@ def test_diff_refusals(history: History, tmp_path: Path) -> None:
     assert not (tmp_path / "nowhere").exists()
 
 
-def test_a_run_with_no_record_of_a_job_no_spec_builds(history: History) -> None:
+def test_a_run_with_no_record_of_a_job_no_spec_builds(history: History, tmp_path: Path) -> None:
     # As a run launched before its job's spec was removed, or before the plugin recorded values.
-    folder = example_copy(history.root / "job_removed")
+    folder = example_copy(tmp_path / "job_removed")
     (folder / "job_specs" / "sales_job.yaml").unlink()
     ids = history.ids
     unreadable, readable, runs = (
@@ -364,8 +423,10 @@ def test_a_run_with_no_record_of_a_job_no_spec_builds(history: History) -> None:
 # --- update --from-run ----------------------------------------------------------------------
 
 
-def test_update_from_run_makes_the_runs_values_the_specs_own(history: History) -> None:
-    folder = example_copy(history.root / "update_ok")
+def test_update_from_run_makes_the_runs_values_the_specs_own(
+    history: History, tmp_path: Path
+) -> None:
+    folder = example_copy(tmp_path / "update_ok")
     spec = folder / "job_specs" / "sales_job.yaml"
     updated = history.cli(["update", "sales_job", "--from-run", history.ids["b"]], folder)
     assert updated.code == 0, updated.err
@@ -384,9 +445,13 @@ def test_update_from_run_makes_the_runs_values_the_specs_own(history: History) -
         "sales_ingestion_asset": {"source_bucket": "sales-daily"},
         "marketing_ingestion_asset": {"source_bucket": "mkt-raw"},
     }
-    # A run without config now uses those values: nothing but the sources differ.
-    new = history.launch(folder, "sales_job", {}, "after_update")
-    compared = history.cli(["diff", history.ids["b"], new, "--json"], folder)
+    # A run without config now uses those values: nothing but the sources differ. It goes
+    # into a copy of the instance, so that the history's own holds the fixture's runs alone.
+    home = shutil.copytree(history.home, tmp_path / "home")
+    new = history.launch(folder, "sales_job", {}, "after_update", home=home)
+    compared = history.cli(
+        ["diff", history.ids["b"], new, "--json"], folder, DAGSTER_HOME=str(home)
+    )
     changes = json.loads(compared.out)["assets"]
     assert changes, compared.err
     for params in changes.values():
@@ -395,8 +460,8 @@ def test_update_from_run_makes_the_runs_values_the_specs_own(history: History) -
             assert change["b"]["source"] == "default"
 
 
-def test_update_from_run_of_a_partitioned_job(history: History) -> None:
-    folder = example_copy(history.root / "update_partitioned")
+def test_update_from_run_of_a_partitioned_job(history: History, tmp_path: Path) -> None:
+    folder = example_copy(tmp_path / "update_partitioned")
     updated = history.cli(
         ["update", "daily_orders_job", "--from-run", history.ids["daily"], "--set", "min_amount=7"],
         folder,
@@ -406,8 +471,10 @@ def test_update_from_run_of_a_partitioned_job(history: History) -> None:
     assert spec.model.parameter_values == {"target_bucket": "orders-lake-p", "min_amount": 7}
 
 
-def test_update_from_run_refusals_leave_the_file_as_it_was(history: History) -> None:
-    folder = example_copy(history.root / "update_refused")
+def test_update_from_run_refusals_leave_the_file_as_it_was(
+    history: History, tmp_path: Path
+) -> None:
+    folder = example_copy(tmp_path / "update_refused")
     removed = folder / "job_specs" / "sales_job.yaml"
     # Since run b, the spec dropped `sales_ingestion_asset.source_bucket`'s asset.
     trimmed = history.cli(["update", "sales_job", "--deselect", "sales_ingestion_asset"], folder)
@@ -426,7 +493,7 @@ def test_update_from_run_refusals_leave_the_file_as_it_was(history: History) -> 
         history.cli(["update", "daily_orders_job", "--from-run", ids["daily"]], folder),
         history.cli(["update", "vault_job", "--from-run", ids["vault_1"]], history.vault),
     )
-    vault = history.root / "vault_update"
+    vault = tmp_path / "vault_update"
     shutil.copytree(history.vault, vault)
     secret_run = history.cli(["update", "vault_job", "--from-run", ids["vault_2"]], vault)
     assert other_job.code == 1
@@ -524,8 +591,8 @@ def test_schema_knows_the_assets(history: History, tmp_path: Path) -> None:
     assert [e.message for e in secret.iter_errors(plain)] == ["'k' is not of type 'object'"]
 
 
-def test_create_writes_the_editor_schema_line(history: History) -> None:
-    folder = example_copy(history.root / "schema_line")
+def test_create_writes_the_editor_schema_line(history: History, tmp_path: Path) -> None:
+    folder = example_copy(tmp_path / "schema_line")
     (folder / "nexus-spec.schema.json").write_text(history.cli(["schema", "--assets"]).out)
     created = history.cli(
         [
