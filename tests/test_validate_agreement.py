@@ -1,20 +1,30 @@
 """`nexus-dagster validate` and `dagster definitions validate` agree on every fixture folder of
 specs in the tests: a spec problem is never reported by one and missed by the other (the two once
-disagreed on partitioned assets)."""
+disagreed on partitioned assets), and both report every problem in the same line.
+
+`dagster definitions validate` runs as a process, as users run it; `nexus-dagster validate` runs
+in this process (`invoke`), one code location after another. The broken fixture folders are
+checked together, as one folder, with the spec cache cold, warm and off."""
 
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
+
+from .cli_support import Run, invoke
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
 BIN = Path(sys.executable).parent
 ANY_SPECS = TESTS / "locations" / "any_specs_location.py"
+CLI_TIMEOUT = 180  # seconds, for one `dagster definitions validate`
 
 # Every code location of the tests (with its own specs folder), the example, and spec folders
 # loaded through a location over the partitioned fixture's assets.
@@ -32,76 +42,114 @@ LOCATIONS = sorted(
 )
 SPEC_FOLDERS = [TESTS / "locations" / "broken_partitioned_specs", TESTS / "hostile"]
 CASES = [
-    *[pytest.param(p, None, id=p.stem) for p in [REPO / "definitions.py", *LOCATIONS]],
-    pytest.param(TESTS / "cli_fixtures" / "vault" / "vault_location.py", None, id="vault"),
-    *[pytest.param(ANY_SPECS, folder, id=folder.name) for folder in SPEC_FOLDERS],
+    *[pytest.param(p, id=p.stem) for p in [REPO / "definitions.py", *LOCATIONS]],
+    pytest.param(TESTS / "cli_fixtures" / "vault" / "vault_location.py", id="vault"),
 ]
+# what every validation is run with: no instance, and a broker URL for the Celery location
+ENV = {"NEXUS_CELERY_BROKER": "redis://127.0.0.1:1/0"}
+# `N problem(s) in nexus job specs:`, the first line of the error that lists them
+HEADER = re.compile(r"(\d+) problems? in nexus job specs:$")
 
 
-def _run(
-    command: list[str], location: Path, specs: Path | None
-) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAGSTER_HOME": "", "NEXUS_CELERY_BROKER": "redis://127.0.0.1:1/0"}
-    env.pop("DAGSTER_HOME")
-    if specs is not None:
-        env["NEXUS_SPECS_DIR"] = str(specs)
+@pytest.fixture(autouse=True)
+def no_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
+def _forget(location: Path) -> None:
+    """Drop the modules of ``location``'s folder that an earlier load imported (by their file
+    names, as Dagster imports a ``-f`` file), so that the next load imports them anew: with the
+    environment it is given, and past a load that failed half-way."""
+    for path in location.parent.glob("*.py"):
+        module = sys.modules.get(path.stem)
+        if module is not None and Path(getattr(module, "__file__", "") or "") == path:
+            del sys.modules[path.stem]
+
+
+def ours(location: Path, env: Mapping[str, str]) -> Run:
+    _forget(location)
+    try:
+        return invoke(
+            ["validate", "-f", str(location), "-d", str(location.parent)],
+            location.parent,
+            env={**ENV, **env},
+        )
+    finally:
+        _forget(location)
+
+
+def theirs(location: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, **ENV, **env}
+    environment.pop("DAGSTER_HOME", None)
     return subprocess.run(
-        [*command, "-f", str(location), "-d", str(location.parent)],
-        env=env,
+        [str(BIN / "dagster"), "definitions", "validate"]
+        + ["-f", str(location), "-d", str(location.parent)],
+        env=environment,
         cwd=location.parent,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=CLI_TIMEOUT,
     )
 
 
-@pytest.mark.parametrize(("location", "specs"), CASES)
-def test_nexus_and_dagster_validate_agree(location: Path, specs: Path | None) -> None:
-    ours = _run([str(BIN / "nexus-dagster"), "validate"], location, specs)
-    theirs = _run([str(BIN / "dagster"), "definitions", "validate"], location, specs)
-    assert ours.returncode in (0, 1), ours.stderr
-    assert (ours.returncode == 0) == (theirs.returncode == 0), (
-        f"nexus-dagster validate exited {ours.returncode}:\n{ours.stdout}{ours.stderr}\n"
-        f"dagster definitions validate exited {theirs.returncode}:\n{theirs.stderr[-2000:]}"
+def our_lines(done: Run, cwd: Path) -> list[str]:
+    """Every line ``nexus-dagster validate`` printed, each a ``path:line:col: message`` problem,
+    with its path made absolute (the command shows paths under its folder relative to it)."""
+    lines = [line.strip() for line in done.out.splitlines() if line.strip()]
+    assert all(line.count(":") >= 3 for line in lines), done.out
+    return sorted(line if line.startswith("/") else f"{cwd}/{line}" for line in lines)
+
+
+def their_lines(done: subprocess.CompletedProcess[str]) -> list[str]:
+    """The problem lines of the spec error Dagster shows as the location's load error: the
+    ``N problems in nexus job specs:`` line and the N lines after it (the last such error, if
+    Dagster logs it more than once)."""
+    lines = (done.stdout + done.stderr).splitlines()
+    found: list[str] = []
+    for at, line in enumerate(lines):
+        header = HEADER.search(line)
+        if header:
+            found = lines[at + 1 : at + 1 + int(header.group(1))]
+    return sorted(line.strip() for line in found)
+
+
+def assert_agree(mine: Run, dagster: subprocess.CompletedProcess[str], cwd: Path) -> list[str]:
+    """Both exit alike, and list the same problems, every one in the same line."""
+    assert mine.code in (0, 1), mine.err
+    assert (mine.code == 0) == (dagster.returncode == 0), (
+        f"nexus-dagster validate exited {mine.code}:\n{mine.out}{mine.err}\n"
+        f"dagster definitions validate exited {dagster.returncode}:\n{dagster.stderr[-2000:]}"
     )
-    if ours.returncode:
-        # every problem is a `path:line:col: message` line, and Dagster shows the same lines
-        lines = [line for line in ours.stdout.splitlines() if line.strip()]
-        assert lines
-        assert all(line.count(":") >= 3 for line in lines), ours.stdout
-        assert "CheckError" not in theirs.stdout + theirs.stderr
-        first = lines[0].split(": ", 1)[1]
-        assert first in theirs.stdout + theirs.stderr
-
-
-def test_the_broken_partitioned_fixture_reports_each_problem() -> None:
-    done = _run(
-        [str(BIN / "nexus-dagster"), "validate"],
-        ANY_SPECS,
-        TESTS / "locations" / "broken_partitioned_specs",
+    assert "CheckError" not in dagster.stdout + dagster.stderr
+    lines = our_lines(mine, cwd) if mine.code else []
+    assert bool(lines) == bool(mine.code), mine.out
+    assert lines == their_lines(dagster), (
+        f"nexus-dagster validate:\n{mine.out}\n"
+        f"dagster definitions validate:\n{(dagster.stdout + dagster.stderr)[-4000:]}"
     )
-    assert done.returncode == 1
-    text = done.stdout
-    assert "mixed_job.yaml:2:1: selection: the selected assets are partitioned differently" in text
-    assert "static_schedule_job.yaml:4:5: schedules[0]: this job is partitioned by static" in text
-    assert (
-        "sections_job.yaml:2:31: parameter_values.resources: `resources` is Dagster's own" in text
-    )
+    return lines
 
 
-def _problem_lines(text: str, folder: Path) -> list[str]:
-    """The ``path:line:col: message`` lines of ``text`` that name a file of ``folder``."""
-    prefix = f"{folder}/"
-    return sorted(line.strip() for line in text.splitlines() if line.startswith(prefix))
+@pytest.mark.parametrize("location", CASES)
+def test_nexus_and_dagster_validate_agree(location: Path) -> None:
+    assert_agree(ours(location, {}), theirs(location, {}), location.parent)
 
 
-def test_every_hostile_file_is_refused_alike_with_the_cache_cold_warm_and_off(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.fixture
+def broken_folder(tmp_path: Path) -> Path:
+    """The broken fixture folders, each a folder under one specs folder, so that one validation
+    reads every file of both."""
+    folder = tmp_path / "specs"
+    for source in SPEC_FOLDERS:
+        shutil.copytree(source, folder / source.name)
+    return folder
+
+
+def test_every_broken_file_is_refused_alike_with_the_cache_cold_warm_and_off(
+    tmp_path: Path, broken_folder: Path
 ) -> None:
     # A warm cache once passed a file whose only problem was a duplicate key: the location's
     # own load cached the file before `validate` checked it again (`duplicate_value_key.yaml`).
-    folder = TESTS / "hostile"
-    files = sorted(p.name for p in folder.glob("*.yaml"))
     modes = {
         "cold": {"NEXUS_DAGSTER_CACHE_DIR": str(tmp_path / "cache")},
         "warm": {"NEXUS_DAGSTER_CACHE_DIR": str(tmp_path / "cache")},
@@ -109,21 +157,42 @@ def test_every_hostile_file_is_refused_alike_with_the_cache_cold_warm_and_off(
     }
     seen: dict[str, list[str]] = {}
     for mode, env in modes.items():
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        ours = _run([str(BIN / "nexus-dagster"), "validate"], ANY_SPECS, folder)
-        theirs = _run([str(BIN / "dagster"), "definitions", "validate"], ANY_SPECS, folder)
-        assert ours.returncode == 1, f"{mode}: {ours.stdout}{ours.stderr}"
-        assert theirs.returncode == 1, f"{mode}: {theirs.stderr[-2000:]}"
-        lines = _problem_lines(ours.stdout, folder)
-        assert lines == _problem_lines(theirs.stdout + theirs.stderr, folder), mode
+        env = {**env, "NEXUS_SPECS_DIR": str(broken_folder)}
+        mine = ours(ANY_SPECS, env)
+        dagster = theirs(ANY_SPECS, env)
+        assert mine.code == 1, f"{mode}: {mine.out}{mine.err}"
+        assert dagster.returncode == 1, f"{mode}: {dagster.stderr[-2000:]}"
+        lines = assert_agree(mine, dagster, ANY_SPECS.parent)
         # every file is refused, by both
-        assert sorted({line.split(":", 1)[0].rsplit("/", 1)[1] for line in lines}) == files
+        for source in SPEC_FOLDERS:
+            prefix = f"{broken_folder / source.name}/"
+            refused = {
+                line.removeprefix(prefix).split(":", 1)[0]
+                for line in lines
+                if line.startswith(prefix)
+            }
+            assert sorted(refused) == sorted(p.name for p in source.glob("*.yaml")), mode
         seen[mode] = lines
-        for name in env:
-            monkeypatch.delenv(name)
     assert seen["cold"] == seen["warm"] == seen["off"]
+    hostile = broken_folder / "hostile"
     assert (
-        f"{folder}/duplicate_value_key.yaml:5:3: parameter_values.bucket: duplicate key; "
+        f"{hostile}/duplicate_value_key.yaml:5:3: parameter_values.bucket: duplicate key; "
         "keep only one" in seen["warm"]
+    )
+    # the partitioned fixture's problems are found beside the hostile files
+    partitioned = broken_folder / "broken_partitioned_specs"
+    assert (
+        f"{partitioned}/mixed_job.yaml:2:1: selection: the selected assets are partitioned "
+        "differently" in "\n".join(seen["cold"])
+    )
+
+
+def test_the_broken_partitioned_fixture_reports_each_problem() -> None:
+    done = ours(ANY_SPECS, {"NEXUS_SPECS_DIR": str(SPEC_FOLDERS[0])})
+    assert done.code == 1
+    text = done.out
+    assert "mixed_job.yaml:2:1: selection: the selected assets are partitioned differently" in text
+    assert "static_schedule_job.yaml:4:5: schedules[0]: this job is partitioned by static" in text
+    assert (
+        "sections_job.yaml:2:31: parameter_values.resources: `resources` is Dagster's own" in text
     )
