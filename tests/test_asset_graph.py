@@ -22,21 +22,36 @@ from nexus_dagster import (
     nexus_asset,
 )
 
-from .conftest import REPO, example_location, write_specs
+from .cli_support import Run, invoke
+from .conftest import REPO, example_location, new_dagster_home, write_specs
 
 BIN = Path(sys.executable).parent
 DEFINITIONS = str(REPO / "definitions.py")
 CONSISTENCY = str(Path(__file__).parent / "locations" / "consistency_location.py")
+CLI_TIMEOUT = 180  # seconds, for a `dagster asset materialize`
+# the run's steps in the launching process, where step processes are not what a test is about
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+# Each step in a process of its own, forked from a server that has imported Dagster once (the
+# `forkserver` start method) instead of a new interpreter importing it again for every step:
+# each step still imports the code location, and so loads the spec files anew.
+FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
 
 
 def run(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """A ``dagster`` command, as a process."""
     return subprocess.run(
         [str(BIN / command[0]), *command[1:]],
         env=env or dict(os.environ),
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=CLI_TIMEOUT,
     )
+
+
+def nexus(*args: str, cwd: Path = REPO) -> Run:
+    """``nexus-dagster ARGS`` in this process; in the repository by default, where
+    ``workspace.yaml`` names the example location."""
+    return invoke(args, cwd)
 
 
 def latest(asset: str) -> tuple[dict[str, Any], dg.DagsterRun]:
@@ -81,21 +96,21 @@ def test_asset_materialize_resolves_the_asset_defaults_spec_values(
     assert "nexus/asset_defaults.daily_report_job" not in launched.tags
     assert (example_data / "reports-lake" / "sales.csv").exists()
 
-    history = run("nexus-dagster", "runs", "--asset", "sales_ingestion_asset", "--json")
-    assert history.returncode == 0, history.stderr
-    assert json.loads(history.stdout) == [
+    history = nexus("runs", "--asset", "sales_ingestion_asset", "--json")
+    assert history.code == 0, history.err
+    assert json.loads(history.out) == [
         {"run_id": launched.run_id, "job": "__ASSET_JOB", "partition": None, "values": recorded}
     ]
-    text = run("nexus-dagster", "runs", "--asset", "sales_ingestion_asset")
-    assert launched.run_id in text.stdout and "daily_report_job" in text.stdout
-    assert "source_bucket=sales-raw (default)" in text.stdout
+    text = nexus("runs", "--asset", "sales_ingestion_asset")
+    assert launched.run_id in text.out and "daily_report_job" in text.out
+    assert "source_bucket=sales-raw (default)" in text.out
 
 
 def test_asset_materialize_of_a_partition_takes_values_laid_over_the_spec(
     example_data: Path, dagster_home: Path
 ) -> None:
     values = {"min_amount": 30, "daily_summary.target_bucket": "orders-lake"}
-    config = {"resources": {"params": {"config": {"values": values}}}}
+    config = {"resources": {"params": {"config": {"values": values}}}, **IN_PROCESS}
     result = run(
         "dagster", "asset", "materialize", "--select", "daily_orders,daily_summary",
         "--partition", "2026-11-02", "--config-json", json.dumps(config), "-f", DEFINITIONS,
@@ -112,15 +127,15 @@ def test_asset_materialize_of_a_partition_takes_values_laid_over_the_spec(
     report = (example_data / "orders-lake" / "orders" / "2026-11-02.md").read_text()
     assert report.startswith("# Orders from 2026-11-02T00:00:00+00:00 to 2026-11-03T00:00:00+00:00")
 
-    history = run("nexus-dagster", "runs", "--asset", "daily_summary", "--json")
-    assert json.loads(history.stdout)[0]["partition"] == "2026-11-02"
+    history = nexus("runs", "--asset", "daily_summary", "--json")
+    assert json.loads(history.out)[0]["partition"] == "2026-11-02"
 
 
 def test_asset_materialize_refuses_bad_values_before_any_asset_runs(
     example_data: Path, dagster_home: Path
 ) -> None:
     values = {"sales_ingestion_asset.source_buket": "x", "target_bucket": 5}
-    config = {"resources": {"params": {"config": {"values": values}}}}
+    config = {"resources": {"params": {"config": {"values": values}}}, **IN_PROCESS}
     result = run(
         "dagster", "asset", "materialize", "--select", "sales_ingestion_asset",
         "--config-json", json.dumps(config), "-f", DEFINITIONS,
@@ -138,10 +153,10 @@ def test_asset_materialize_refuses_bad_values_before_any_asset_runs(
 def test_render_asset_shows_what_a_run_outside_spec_jobs_resolves(
     example_data: Path, dagster_home: Path
 ) -> None:
-    result = run("nexus-dagster", "render", "-f", DEFINITIONS, "--asset", "daily_summary",
-                 "--partition", "2026-11-03", "--set", "min_amount=5")  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    result = nexus("render", "-f", DEFINITIONS, "--asset", "daily_summary",
+                   "--partition", "2026-11-03", "--set", "min_amount=5")  # fmt: skip
+    assert result.code == 0, result.err
+    lines = result.out.splitlines()
     assert lines[0] == (
         "daily_summary: outside spec jobs, values of the `asset_defaults` spec `daily_orders_job`"
     )
@@ -150,17 +165,17 @@ def test_render_asset_shows_what_a_run_outside_spec_jobs_resolves(
     assert "    input: orders-lake/orders/2026-11-03.csv" in lines
     assert "          min_amount: 5" in lines  # the run config that gives the value
 
-    missing = run("nexus-dagster", "render", "-f", DEFINITIONS, "--asset", "sales_sample")
-    assert missing.returncode == 1
+    missing = nexus("render", "-f", DEFINITIONS, "--asset", "sales_sample")
+    assert missing.code == 1
     assert "no `asset_defaults` spec gives values; specs that select it: `sales_sample_job`" in (
-        missing.stdout
+        missing.out
     )
     assert (
         "error: required parameter `target_bucket` has no value; give it with --set "
-        "sales_sample.target_bucket=VALUE" in missing.stderr
+        "sales_sample.target_bucket=VALUE" in missing.err
     )
-    both = run("nexus-dagster", "render", "-f", DEFINITIONS, "sales_job", "--asset", "report")
-    assert both.returncode == 2 and "give a JOB or --asset ASSET (one of them)" in both.stderr
+    both = nexus("render", "-f", DEFINITIONS, "sales_job", "--asset", "report")
+    assert both.code == 2 and "give a JOB or --asset ASSET (one of them)" in both.err
 
 
 def test_an_asset_without_asset_defaults_spec_names_the_fix_and_the_fix_works(
@@ -389,10 +404,15 @@ def test_validate_reports_an_automated_asset_that_cannot_run(tmp_path: Path) -> 
         "defs = build_definitions('specs', assets=[automated])\n"
     )
     write_specs(tmp_path / "specs", {"a.yaml": "selection: [automated]\n"})
-    result = run("nexus-dagster", "validate", "-f", str(location))
-    assert result.returncode == 1
-    assert "selection[0]: asset `automated` has an `automation_condition`" in result.stdout + (
-        result.stderr
+    try:
+        result = nexus("validate", "-f", str(location), cwd=tmp_path)
+    finally:
+        # the file is imported under its name, `location`: leave no module of that name behind
+        if getattr(sys.modules.get("location"), "__file__", None) == str(location):
+            del sys.modules["location"]
+    assert result.code == 1
+    assert "selection[0]: asset `automated` has an `automation_condition`" in result.out + (
+        result.err
     )
 
 
@@ -408,8 +428,7 @@ def test_later_steps_of_an_asset_run_resolve_what_the_first_did_or_fail(
         {"edit_job.yaml": "asset_defaults: true\nselection: [first, second]\n"
          "parameter_values:\n  bucket: before\n"},
     )  # fmt: skip
-    home = tmp_path / "home"
-    home.mkdir()
+    home = new_dagster_home(tmp_path / "home")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -418,9 +437,9 @@ def test_later_steps_of_an_asset_run_resolve_what_the_first_did_or_fail(
         "EDIT_SPEC_DURING_RUN": "1" if edit else "",
     }
     # `dagster asset materialize` runs `execute_job` with the default executor: multiprocess,
-    # one process per step, each loading the spec files anew.
+    # one process per step (forked from a forkserver), each loading the spec files anew.
     result = run("dagster", "asset", "materialize", "--select", "first,second", "-f",
-                 CONSISTENCY, env=env)  # fmt: skip
+                 CONSISTENCY, "--config-json", json.dumps(FORKSERVER), env=env)  # fmt: skip
     output = result.stdout + result.stderr
     assert "Executing steps using multiprocess executor" in output
     if not edit:

@@ -8,11 +8,17 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
-from .conftest import write_specs
+from .conftest import new_dagster_home, write_specs
 
 LOCATION = Path(__file__).parent / "locations" / "consistency_location.py"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
+# Each step in a process of its own, forked from a server that has imported Dagster once (the
+# `forkserver` start method) instead of a new interpreter importing it again for every step:
+# each step still imports the code location, and so rebuilds the job from the spec files.
+FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
 
 
 @pytest.mark.parametrize("partitioned", [False, True], ids=["flat", "partitioned"])
@@ -25,8 +31,9 @@ def test_later_steps_use_launch_values_or_fail_clearly(
         tmp_path / "specs",
         {"edit_job.yaml": f"selection: {selection}\nparameter_values:\n  bucket: before\n"},
     )
-    home = tmp_path / "home"
-    home.mkdir()
+    home = new_dagster_home(tmp_path / "home")
+    run_config = tmp_path / "run.yaml"
+    run_config.write_text(yaml.safe_dump(FORKSERVER))
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
@@ -35,14 +42,15 @@ def test_later_steps_use_launch_values_or_fail_clearly(
         "EDIT_SPEC_DURING_RUN": "1" if edit else "",
     }
     result = subprocess.run(
-        [DAGSTER, "job", "execute", "-f", str(LOCATION), "-j", "edit_job"]
+        [DAGSTER, "job", "execute", "-f", str(LOCATION), "-j", "edit_job", "-c", str(run_config)]
         + (["--tags", json.dumps({"dagster/partition": "b"})] if partitioned else []),
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=CLI_TIMEOUT,
     )
     output = result.stdout + result.stderr
+    assert "Executing steps using multiprocess executor" in output
     if not edit:
         assert result.returncode == 0, output[-3000:]
         assert json.loads((tmp_path / "out" / "second.json").read_text()) == {"bucket": "before"}

@@ -17,13 +17,18 @@ import yaml
 import nexus_dagster
 from nexus_dagster import NexusParamError, NexusParams, NexusSpecError, build_definitions
 
-from .conftest import REPO, example_location, write_specs
+from .conftest import REPO, example_location, new_dagster_home, write_specs
 
 LOCATIONS = Path(__file__).parent / "locations"
 sys.path.insert(0, str(LOCATIONS))
 import probe_location  # noqa: E402
 
 DAGSTER = str(Path(sys.executable).parent / "dagster")
+CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
+# Each step in a process of its own, forked from a server that has imported Dagster once (the
+# `forkserver` start method) instead of a new interpreter importing it again for every step:
+# each step still imports the code location, and so builds the job from the spec files.
+FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
 
 
 @pytest.fixture
@@ -157,11 +162,12 @@ def test_launchpad_fields_have_descriptions_defaults_and_required_marks() -> Non
 
 def test_dagster_cli_multiprocess_each_step_sees_its_values(tmp_path: Path) -> None:
     out = tmp_path / "probe"
-    home = tmp_path / "home"
-    home.mkdir()
+    home = new_dagster_home(tmp_path / "home")
     run_yaml = tmp_path / "run.yaml"
     run_yaml.write_text(
-        yaml.safe_dump({"bucket": "cli-shared", "beta.n": 5, "raw/gamma.bucket": "cli-gamma"})
+        yaml.safe_dump(
+            {"bucket": "cli-shared", "beta.n": 5, "raw/gamma.bucket": "cli-gamma", **FORKSERVER}
+        )
     )
     env = {**os.environ, "PROBE_OUT": str(out), "DAGSTER_HOME": str(home)}
     result = subprocess.run(
@@ -179,10 +185,11 @@ def test_dagster_cli_multiprocess_each_step_sees_its_values(tmp_path: Path) -> N
         env=env,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=CLI_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "RUN_SUCCESS" in result.stdout + result.stderr
+    assert "Executing steps using multiprocess executor" in result.stdout + result.stderr
     assert read_probe(out, "alpha") == {"bucket": "alpha-bucket", "n": 1}
     assert read_probe(out, "beta") == {"bucket": "cli-shared", "n": 5}
     assert read_probe(out, "raw__gamma")["values"] == {"bucket": "cli-gamma", "flag": True}
@@ -193,12 +200,13 @@ def test_dagster_cli_multiprocess_each_step_sees_its_values(tmp_path: Path) -> N
 
 
 def test_example_sales_job_through_dagster_cli(tmp_path: Path, example_data: Path) -> None:
-    home = tmp_path / "home"
-    home.mkdir()
+    home = new_dagster_home(tmp_path / "home")
     run_yaml = tmp_path / "run.yaml"
     run_yaml.write_text(
         "marketing_ingestion_asset.source_bucket: mkt-raw\n"
         "sales_ingestion_asset.target_bucket: sales-lake\n"
+        # the steps in the launching process: the multiprocess executor is the test above's
+        "execution: {config: {in_process: {}}}\n"
     )
     result = subprocess.run(
         [
@@ -215,7 +223,7 @@ def test_example_sales_job_through_dagster_cli(tmp_path: Path, example_data: Pat
         env={**os.environ, "DAGSTER_HOME": str(home)},
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=CLI_TIMEOUT,
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr[-3000:]

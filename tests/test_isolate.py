@@ -10,14 +10,17 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 
 from nexus_dagster import NexusError, NexusParams, NexusSpecError, build_definitions, nexus_asset
 
+from .cli_support import invoke
 from .conftest import write_specs
 
 TESTS = Path(__file__).parent
 BIN = Path(sys.executable).parent
 ANY_SPECS = TESTS / "locations" / "any_specs_location.py"
+CLI_TIMEOUT = 180  # seconds, for a `dagster` command
 
 RAN: list[str] = []
 
@@ -171,21 +174,35 @@ def test_problems_in_python_code_still_stop_the_load(tmp_path: Path) -> None:
         build_definitions(folder, assets=[*ASSETS, typo], on_spec_error="isolate")
 
 
+def _env(specs: Path) -> dict[str, str]:
+    return {"NEXUS_SPECS_DIR": str(specs), "NEXUS_ON_SPEC_ERROR": "isolate"}
+
+
 def _cli(command: list[str], specs: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NEXUS_SPECS_DIR": str(specs), "NEXUS_ON_SPEC_ERROR": "isolate"}
+    """A ``dagster`` command on the location, as a process (its log lines are what it shows)."""
+    env = {**os.environ, **_env(specs)}
     env.pop("DAGSTER_HOME", None)
     env.pop("DAGSTER_IS_DEFS_VALIDATION_CLI", None)
     return subprocess.run(
-        [*command, "-f", str(ANY_SPECS), "-d", str(ANY_SPECS.parent)],
+        [str(BIN / "dagster"), *command, "-f", str(ANY_SPECS), "-d", str(ANY_SPECS.parent)],
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=CLI_TIMEOUT,
     )
 
 
+def _forget_locations() -> None:
+    """Drop the location modules an in-process load imported by their file names, so that the
+    next load reads its environment (and specs folder) anew."""
+    for path in ANY_SPECS.parent.glob("*.py"):
+        module = sys.modules.get(path.stem)
+        if module is not None and Path(getattr(module, "__file__", "") or "") == path:
+            del sys.modules[path.stem]
+
+
 def test_through_the_dagster_cli_the_location_loads_and_the_validators_fail(
-    tmp_path: Path,
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     folder = write_specs(
         tmp_path / "specs",
@@ -194,20 +211,33 @@ def test_through_the_dagster_cli_the_location_loads_and_the_validators_fail(
             "broken.yaml": "selection: [u_confg]\n",
         },
     )
-    listed = _cli([str(BIN / "dagster"), "job", "list"], folder)
+    listed = _cli(["job", "list"], folder)
     assert listed.returncode == 0, listed.stderr[-3000:]
     assert "u_job" in listed.stdout and "broken" in listed.stdout
     assert f"isolated (on_spec_error: isolate): {folder}/broken.yaml:1:13:" in (
         listed.stdout + listed.stderr
     )
 
-    ran = _cli([str(BIN / "dagster"), "job", "execute", "-j", "broken"], folder)
+    # the run's one step in the launching process: what it shows, not where it runs, is tested
+    run_config = tmp_path / "run.yaml"
+    run_config.write_text(yaml.safe_dump({"execution": {"config": {"in_process": {}}}}))
+    ran = _cli(["job", "execute", "-j", "broken", "-c", str(run_config)], folder)
     assert ran.returncode != 0
     assert "RUN_FAILURE" in ran.stdout + ran.stderr
     assert "unknown asset `u_confg`" in ran.stdout + ran.stderr
 
     line = f"{folder}/broken.yaml:1:13: selection[0]: unknown asset `u_confg`; did you mean `u_config`?"
-    ours = _cli([str(BIN / "nexus-dagster"), "validate"], folder)
-    assert ours.returncode == 1 and line in ours.stdout.splitlines(), ours.stdout + ours.stderr
-    theirs = _cli([str(BIN / "dagster"), "definitions", "validate"], folder)
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+    monkeypatch.delenv("DAGSTER_IS_DEFS_VALIDATION_CLI", raising=False)
+    _forget_locations()
+    try:
+        ours = invoke(
+            ["validate", "-f", str(ANY_SPECS), "-d", str(ANY_SPECS.parent)],
+            ANY_SPECS.parent,
+            env=_env(folder),
+        )
+    finally:
+        _forget_locations()
+    assert ours.code == 1 and line in ours.out.splitlines(), ours.out + ours.err
+    theirs = _cli(["definitions", "validate"], folder)
     assert theirs.returncode == 1 and line in theirs.stdout + theirs.stderr

@@ -34,6 +34,7 @@ LOCATIONS = Path(__file__).parent / "locations"
 LOCATION = LOCATIONS / "partitioned_location.py"
 DAGSTER = Path(sys.executable).parent / "dagster"
 TOKEN = "part-token-value"
+CLI_TIMEOUT = 180  # seconds, for a `dagster` command that runs a job or a backfill
 
 
 @cache
@@ -504,9 +505,16 @@ def test_run_helpers_give_the_values_form_and_a_partition_request() -> None:
 
 
 def _dagster(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NEXUS_PART_TOKEN": TOKEN}
+    # The runs execute in the launching process (the location's in-process executor): these
+    # tests are about the CLI's launch, its partitions and values, not about step processes.
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NEXUS_PART_TOKEN": TOKEN,
+        "NEXUS_PARTITIONED_IN_PROCESS": "1",
+    }
     return subprocess.run(
-        [str(DAGSTER), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+        [str(DAGSTER), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT
     )
 
 

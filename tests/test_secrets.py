@@ -2,12 +2,14 @@
 is never written anywhere Dagster stores or prints things."""
 
 import hashlib
+import importlib.util
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import dagster as dg
 import pytest
 
 from nexus_dagster import NexusSpecError, load_job_specs
@@ -17,16 +19,21 @@ from .conftest import new_dagster_home, write_specs
 LOCATIONS = Path(__file__).parent / "locations"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
 SECRET = "tok-Zq81-very-secret-value"
+CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
+# The run's one step in the launching process: what Dagster stores and prints is tested, not
+# where the step runs.
+IN_PROCESS = "execution: {config: {in_process: {}}}\n"
 
 
 def run_orders_job(
-    tmp_path: Path, run_config: str | None, env_value: str | None
+    tmp_path: Path, run_config: str, env_value: str | None
 ) -> tuple[subprocess.CompletedProcess[str], Path]:
     home = new_dagster_home(tmp_path / "home")
     env = {**os.environ, "DAGSTER_HOME": str(home), "PROBE_OUT": str(tmp_path / "out")}
     env.pop("ORDERS_API_TOKEN", None)
     if env_value is not None:
         env["ORDERS_API_TOKEN"] = env_value
+    (tmp_path / "run.yaml").write_text(IN_PROCESS + run_config)
     command = [
         DAGSTER,
         "job",
@@ -35,11 +42,10 @@ def run_orders_job(
         str(LOCATIONS / "secret_location.py"),
         "-j",
         "orders_job",
+        "-c",
+        str(tmp_path / "run.yaml"),
     ]
-    if run_config is not None:
-        (tmp_path / "run.yaml").write_text(run_config)
-        command += ["-c", str(tmp_path / "run.yaml")]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=240)
+    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT)
     return result, home
 
 
@@ -48,7 +54,7 @@ def every_stored_byte(folder: Path) -> bytes:
 
 
 def test_secret_reaches_the_asset_and_is_stored_nowhere(tmp_path: Path) -> None:
-    result, home = run_orders_job(tmp_path, None, SECRET)
+    result, home = run_orders_job(tmp_path, "", SECRET)
     assert result.returncode == 0, result.stderr[-3000:]
     seen = json.loads((tmp_path / "out" / "fetch_orders.json").read_text())
     assert seen["sha256"] == hashlib.sha256(SECRET.encode()).hexdigest()
@@ -58,11 +64,36 @@ def test_secret_reaches_the_asset_and_is_stored_nowhere(tmp_path: Path) -> None:
     assert b'"***"' in stored  # the materialization metadata shows it masked
 
 
-def test_unset_variable_names_the_variable_never_a_value(tmp_path: Path) -> None:
-    result, home = run_orders_job(tmp_path, None, None)
-    assert result.returncode != 0
-    output = result.stdout + result.stderr
+def _failure_text(result: dg.ExecuteInProcessResult) -> str:
+    texts = []
+    for event in result.all_events:
+        if event.event_type in (dg.DagsterEventType.STEP_FAILURE, dg.DagsterEventType.RUN_FAILURE):
+            texts.append(event.message or "")
+            error = getattr(event.event_specific_data, "error", None)
+            while error is not None:
+                texts.append(error.message)
+                error = error.cause
+    return "\n".join(texts)
+
+
+def test_unset_variable_names_the_variable_never_a_value(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ORDERS_API_TOKEN", raising=False)
+    monkeypatch.setenv("PROBE_OUT", str(tmp_path / "out"))
+    spec = importlib.util.spec_from_file_location(
+        "nexus_secret_location", LOCATIONS / "secret_location.py"
+    )
+    assert spec is not None and spec.loader is not None
+    location = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(location)
+    result = location.defs.resolve_job_def("orders_job").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
+    )
+    assert not result.success
+    output = _failure_text(result)
     assert "reads the environment variable `ORDERS_API_TOKEN`, which is not set" in output
+    assert not (tmp_path / "out").exists()  # the step stopped before its output
 
 
 def test_plain_string_at_launch_is_refused_without_repeating_it(tmp_path: Path) -> None:

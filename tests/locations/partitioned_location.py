@@ -3,6 +3,7 @@ dynamic, multi), an asset taking Dagster's own op config (``dg.Config``) and a r
 configured at launch. Each asset returns what it resolved and rendered as metadata, so a test
 can read from the run what the step saw."""
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -99,8 +100,17 @@ def u_config(
 
 ASSETS = [d_extract, d_load, d_report, s_region, dyn_file, m_cell, u_config]
 
+# `$NEXUS_PARTITIONED_IN_PROCESS=1`: every run of this location executes all its steps in the
+# process that runs it (the in-process executor), for the tests that launch runs through the
+# `dagster` CLI about something else than step processes (a backfill takes no run config that
+# could choose the executor).
+EXECUTOR = (
+    {"executor": dg.in_process_executor} if os.environ.get("NEXUS_PARTITIONED_IN_PROCESS") else {}
+)
+
 defs = build_definitions(
     "partitioned_specs",
     assets=ASSETS,
     resources={"warehouse": Warehouse.configure_at_launch()},
+    **EXECUTOR,
 )
