@@ -2,8 +2,9 @@
 broker and a Celery worker process. The run is launched by the ``dagster`` CLI; every step runs
 in the worker, rebuilds the job from the spec files there, and resolves the same values.
 
-A second run, of a partitioned spec job, follows on the same broker and worker: its values come
-under ``resources.params.config.values`` and each step also sees the run's partition."""
+A second run, of a partitioned spec job, is launched beside it on the same broker and worker: its
+values come under ``resources.params.config.values`` and each step also sees the run's
+partition."""
 
 from __future__ import annotations
 
@@ -26,6 +27,9 @@ import yaml
 
 from .conftest import REPO, new_dagster_home
 
+# Redis, the worker and the two runs (seconds to start) are one per module: one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_celery")
+
 BIN = Path(sys.executable).parent
 LOCATION = Path(__file__).parent / "locations" / "celery_location.py"
 JOB = "celery_job"
@@ -35,7 +39,8 @@ PARTITIONED_STEPS = ["part_extract", "part_transform", "mart__part_load"]
 PARTITIONED_ASSETS = ["part_extract", "part_transform", "mart/part_load"]
 # not the first key of the partitions definition, so a step that saw it was given it
 PARTITION = "us"
-RUN_TIMEOUT = 60.0
+RUN_TIMEOUT = 180.0  # seconds, for each run (its launching `dagster job execute`)
+SERVER_TIMEOUT = 120.0  # seconds, for Redis to answer
 # Read only by the worker: the launching process never has it, so a step that resolves it
 # proves the secret was read inside the worker, as it would be inside a step pod.
 TOKEN = "worker-only-token"
@@ -61,9 +66,9 @@ def tail(log: Path, lines: int = 40) -> str:
     return "\n".join(text.splitlines()[-lines:])
 
 
-def stop_group(proc: subprocess.Popen[bytes]) -> None:
+def stop_group(proc: subprocess.Popen[bytes], first: signal.Signals = signal.SIGTERM) -> None:
     # the worker forks pool processes; they share its group, so signal the group, not the pid
-    for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
+    for sig, grace in ((first, 10.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
@@ -80,8 +85,11 @@ def stop_group(proc: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def started(args: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A process in a group of its own, killed with everything it started on exit."""
+def started(
+    args: list[str], env: dict[str, str], log: Path, stop: signal.Signals = signal.SIGTERM
+) -> Iterator[subprocess.Popen[bytes]]:
+    """A process in a group of its own, stopped (``stop``, then SIGKILL) with everything it
+    started on exit."""
     with log.open("wb") as out:
         proc = subprocess.Popen(
             args,
@@ -95,14 +103,14 @@ def started(args: list[str], env: dict[str, str], log: Path) -> Iterator[subproc
     try:
         yield proc
     finally:
-        stop_group(proc)
+        stop_group(proc, stop)
 
 
 def wait_for_redis(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
     import redis
 
     client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + SERVER_TIMEOUT
     while True:
         if proc.poll() is not None:
             pytest.fail(f"redis-server exited with {proc.returncode}:\n{tail(log)}")
@@ -112,7 +120,10 @@ def wait_for_redis(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
         except redis.ConnectionError:
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"redis-server did not answer on port {port} within 10 s:\n{tail(log)}")
+            pytest.fail(
+                f"redis-server did not answer on port {port} within {SERVER_TIMEOUT:.0f} s:\n"
+                f"{tail(log)}"
+            )
         time.sleep(0.1)
 
 
@@ -157,8 +168,8 @@ def run_of(instance: dg.DagsterInstance, job: str) -> dg.DagsterRun:
 
 @pytest.fixture(scope="module")
 def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Redis, a Celery worker, one run of the spec's job and then one run of the partitioned
-    spec's job on the same worker, shared by the tests below."""
+    """Redis, a Celery worker, and two runs on it at once, one of the spec's job and one of the
+    partitioned spec's job, shared by the tests below."""
     redis_server = shutil.which("redis-server")
     require(
         redis_server is not None, "redis-server is not installed (apt-get install redis-server)"
@@ -173,7 +184,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     home = new_dagster_home(tmp_path / "dagster_home")
-    # the worker and the launcher start together: creating the instance's SQLite tables first
+    # the worker and the launchers start together: creating the instance's SQLite tables first
     # keeps them from racing to create them
     with dg.DagsterInstance.from_config(str(home)):
         pass
@@ -216,17 +227,17 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     partitioned_args += ["-j", PARTITIONED_JOB, "-c", str(tmp_path / "run_partitioned.yaml")]
     partitioned_args += ["--tags", json.dumps({"dagster/partition": PARTITION})]
 
+    worker_env = {**env, "NEXUS_CELERY_TOKEN": TOKEN}
     with started(redis_args, env, logs["redis"]) as redis_proc:
         wait_for_redis(redis_proc, port, logs["redis"])
+        # the worker has nothing left to do once the runs are done (its shutdown takes seconds)
         with (
-            started(worker_args, {**env, "NEXUS_CELERY_TOKEN": TOKEN}, logs["worker"]) as worker,
+            started(worker_args, worker_env, logs["worker"], stop=signal.SIGKILL) as worker,
             started(launch_args, env, logs["launcher"]) as launcher,
+            started(partitioned_args, env, logs["partitioned_launcher"]) as partitioned,
         ):
             wait_for_run(launcher, worker, logs)
-            with started(partitioned_args, env, logs["partitioned_launcher"]) as partitioned:
-                wait_for_run(
-                    partitioned, worker, {**logs, "launcher": logs["partitioned_launcher"]}
-                )
+            wait_for_run(partitioned, worker, {**logs, "launcher": logs["partitioned_launcher"]})
             records = {step: json.loads((out / f"{step}.json").read_text()) for step in STEPS}
             partitioned_records = {
                 step: json.loads((out / f"{step}.json").read_text()) for step in PARTITIONED_STEPS
