@@ -13,25 +13,37 @@ import pytest
 from dagster._core.execution.backfill import BulkActionStatus
 from playwright.sync_api import expect, sync_playwright
 
+from . import ui_support
 from .test_ui_launchpad import CHROMIUM_ARGS, WAIT_MS, skip_community_dialog_if_shown
-from .ui_support import Webserver, graphql, require_chromium, shared_webserver
+from .ui_support import (
+    RUN_TIMEOUT,
+    START_TIMEOUT,
+    Webserver,
+    graphql,
+    require_chromium,
+)
 
-pytestmark = pytest.mark.timeout(240)
+# The session's `dagster dev` (a fixture; see ui_support), shared with the other UI modules,
+# so they run on one xdist worker.
+dagster_dev = ui_support.dagster_dev
+pytestmark = [
+    pytest.mark.timeout(START_TIMEOUT + 2 * RUN_TIMEOUT + 60),
+    pytest.mark.xdist_group("dagster_dev"),
+]
 
 
 @pytest.fixture
 def chromium() -> Path:
+    # Asked for before `dagster_dev`, so that where it is missing no server is started.
     return require_chromium()
 
 
-@pytest.fixture
-def webserver(request: pytest.FixtureRequest) -> Webserver:
-    return shared_webserver(request)
-
-
 def asset_job_runs(webserver: Webserver, asset: str) -> list[dg.DagsterRun]:
+    """The runs of the asset launched from the UI (not a backfill's, nor the daemon's)."""
     with webserver.instance() as instance:
-        runs = instance.get_runs(dg.RunsFilter(job_name="__ASSET_JOB"))
+        runs = instance.get_runs(
+            dg.RunsFilter(job_name="__ASSET_JOB", tags={"dagster/from_ui": "true"})
+        )
     return [r for r in runs if dg.AssetKey(asset) in (r.asset_selection or ())]
 
 
@@ -46,8 +58,9 @@ def recorded(webserver: Webserver, run_id: str, asset: str) -> dict[str, Any]:
 
 
 def test_materialize_button_runs_the_asset_with_its_asset_defaults_values(
-    chromium: Path, webserver: Webserver, tmp_path: Path
+    chromium: Path, dagster_dev: Webserver, tmp_path: Path
 ) -> None:
+    webserver = dagster_dev
     before = {r.run_id for r in asset_job_runs(webserver, "sales_ingestion_asset")}
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -61,7 +74,7 @@ def test_materialize_button_runs_the_asset_with_its_asset_defaults_values(
             button = page.get_by_role("button", name="materialization Materialize", exact=True)
             expect(button).to_be_enabled()
             button.click()
-            deadline = time.monotonic() + 60
+            deadline = time.monotonic() + RUN_TIMEOUT
             new: list[dg.DagsterRun] = []
             while not new and time.monotonic() < deadline:
                 time.sleep(0.5)
@@ -115,12 +128,13 @@ mutation {
 
 
 def test_asset_backfill_runs_each_partition_with_its_asset_defaults_values(
-    webserver: Webserver,
+    dagster_dev: Webserver,
 ) -> None:
+    webserver = dagster_dev
     answer = graphql(webserver.port, BACKFILL)["data"]["launchPartitionBackfill"]
     assert answer["__typename"] == "LaunchBackfillSuccess", answer
     backfill_id = answer["backfillId"]
-    deadline = time.monotonic() + 180
+    deadline = time.monotonic() + RUN_TIMEOUT
     status = BulkActionStatus.REQUESTED
     while time.monotonic() < deadline:
         with webserver.instance() as instance:

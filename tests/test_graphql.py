@@ -3,46 +3,53 @@ flat run config of contract §4: simple names for shared values, `asset.param` f
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import dagster as dg
 import pytest
 from dagster_graphql import DagsterGraphQLClientError
 
+from . import ui_support
 from .ui_support import (
     LOCATION,
     REPOSITORY,
+    RUN_TIMEOUT,
+    START_TIMEOUT,
     Webserver,
     bucket_rows,
     read_csv_rows,
-    shared_webserver,
 )
 
-pytestmark = pytest.mark.timeout(180)
+# The session's `dagster dev` (a fixture; see ui_support), shared with the other UI modules,
+# so they run on one xdist worker.
+dagster_dev = ui_support.dagster_dev
+pytestmark = [
+    pytest.mark.timeout(START_TIMEOUT + RUN_TIMEOUT + 60),
+    pytest.mark.xdist_group("dagster_dev"),
+]
+JOB = "sales_job"
 
 
-@pytest.fixture
-def webserver(request: pytest.FixtureRequest) -> Webserver:
-    return shared_webserver(request)
-
-
-def submit(server: Webserver, run_config: dict[str, Any]) -> str:
+def submit(server: Webserver, run_config: dict[str, Any], tags: dict[str, str]) -> str:
     return server.client().submit_job_execution(
-        "sales_job",
+        JOB,
         repository_location_name=LOCATION,
         repository_name=REPOSITORY,
         run_config=run_config,
+        tags=tags,
     )
 
 
-def test_flat_prefixed_config_runs_and_each_asset_gets_its_values(webserver: Webserver) -> None:
+def test_flat_prefixed_config_runs_and_each_asset_gets_its_values(dagster_dev: Webserver) -> None:
+    webserver = dagster_dev
     run_config = {
         "sales_ingestion_asset.source_bucket": "sales-daily",  # over the spec's sales-raw
         "marketing_ingestion_asset.source_bucket": "mkt-raw",  # required, no spec value
         "target_bucket": "graphql-lake",  # shared, over the spec's analytics-lake
         "marketing_ingestion_asset.target_bucket": "graphql-marketing-lake",  # one asset only
     }
-    run_id = submit(webserver, run_config)
+    run_id = submit(webserver, run_config, {"nexus-test": "graphql-flat-config"})
 
     assert webserver.wait_for_run(run_id) == dg.DagsterRunStatus.SUCCESS
     assert webserver.stored_run_config(run_id) == run_config
@@ -129,15 +136,19 @@ REJECTED_CASES = [
 
 @pytest.mark.parametrize(("run_config", "errors"), REJECTED_CASES)
 def test_bad_config_is_refused_naming_the_field(
-    webserver: Webserver, run_config: dict[str, Any], errors: list[tuple[str, str]]
+    dagster_dev: Webserver, run_config: dict[str, Any], errors: list[tuple[str, str]]
 ) -> None:
-    with webserver.instance() as instance:
-        runs_before = len(instance.get_run_records())
+    # The server is shared: count only the runs of this job that this submission would create
+    # (its own tag), not the runs other tests launch meanwhile.
+    tags = {"nexus-test": f"graphql-refused-{uuid.uuid4().hex}"}
+    mine = dg.RunsFilter(job_name=JOB, tags=tags)
+    with dagster_dev.instance() as instance:
+        runs_before = len(instance.get_run_records(mine))
     with pytest.raises(DagsterGraphQLClientError) as refused:
-        submit(webserver, run_config)
+        submit(dagster_dev, run_config, tags)
 
     kind, details = refused.value.args
     assert kind == "RunConfigValidationInvalid"
     assert [(e["reason"], e["message"]) for e in details] == errors
-    with webserver.instance() as instance:
-        assert len(instance.get_run_records()) == runs_before
+    with dagster_dev.instance() as instance:
+        assert len(instance.get_run_records(mine)) == runs_before == 0

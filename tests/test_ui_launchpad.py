@@ -15,18 +15,26 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from nexus_dagster import JobSpec, load_job_specs
 
+from . import ui_support
 from .ui_support import (
     LOCATION,
     REPO,
+    RUN_TIMEOUT,
+    START_TIMEOUT,
     Webserver,
     bucket_rows,
     graphql,
     read_csv_rows,
     require_chromium,
-    shared_webserver,
 )
 
-pytestmark = pytest.mark.timeout(180)
+# The session's `dagster dev` (a fixture; see ui_support), shared with the other UI modules,
+# so they run on one xdist worker.
+dagster_dev = ui_support.dagster_dev
+pytestmark = [
+    pytest.mark.timeout(START_TIMEOUT + RUN_TIMEOUT + 120),
+    pytest.mark.xdist_group("dagster_dev"),
+]
 expect.set_options(timeout=30_000)
 
 # The network is closed and nothing should phone home: no background traffic, no updates.
@@ -53,13 +61,8 @@ PREFILLED = [
 
 @pytest.fixture
 def chromium() -> Path:
-    # Tests ask for it before `webserver`, so that where it is missing no server is started.
+    # Tests ask for it before `dagster_dev`, so that where it is missing no server is started.
     return require_chromium()
-
-
-@pytest.fixture
-def webserver(request: pytest.FixtureRequest) -> Webserver:
-    return shared_webserver(request)
 
 
 def example_specs() -> list[JobSpec]:
@@ -117,8 +120,9 @@ def launchpad(chromium: Path, webserver: Webserver, job: str, on_failure: Path) 
 
 
 def test_launchpad_shows_the_fields_and_launches_a_run(
-    chromium: Path, webserver: Webserver, tmp_path: Path
+    chromium: Path, dagster_dev: Webserver, tmp_path: Path
 ) -> None:
+    webserver = dagster_dev
     spec = next(s for s in example_specs() if s.name == "sales_job")
 
     with launchpad(chromium, webserver, "sales_job", tmp_path / "failure.png") as page:
@@ -230,11 +234,12 @@ RED_OUTLINE = re.compile(r"--text-input-stroke-color:\s*var\(--color-accent-red\
 
 
 def test_launchpad_of_a_partitioned_job_fills_the_partition_config_and_launches_it(
-    chromium: Path, webserver: Webserver, tmp_path: Path
+    chromium: Path, dagster_dev: Webserver, tmp_path: Path
 ) -> None:
     """A person opens daily_orders_job's launchpad: a red-outlined "Partition" box above an
     editor without the spec's values. They open the box, pick 2026-11-05 from the list of days,
     see the spec's values and the partition's tags appear, launch, and watch the run succeed."""
+    webserver = dagster_dev
     partition = "2026-11-05"
 
     def screenshot(name: str) -> None:
@@ -282,7 +287,7 @@ def test_launchpad_of_a_partitioned_job_fills_the_partition_config_and_launches_
         page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
         run_id = page.url.rsplit("/", 1)[1]
         # Two steps in their own processes take over 30 s on a 2-core machine.
-        webserver.wait_for_run(run_id, timeout=120)
+        webserver.wait_for_run(run_id)
         expect(page.get_by_text("Success", exact=True).first).to_be_visible()
         expect(page.get_by_text(f"partition: {partition}", exact=True).first).to_be_visible()
         screenshot("partitioned-run-succeeded.png")

@@ -1,8 +1,15 @@
-"""A real Dagster webserver for the UI and GraphQL tests: `dagster dev` on a free loopback port,
-with a temporary DAGSTER_HOME and a private copy of the example data, shared by every test of
-the session and stopped (its whole process group) at the end.
+"""A real Dagster webserver for the UI and GraphQL tests: one `dagster dev` on a free loopback
+port, with a temporary DAGSTER_HOME and a private copy of the example data, shared by every test
+of the session and stopped (its whole process group) at the end.
 
-Each test module gets the server through its own small fixture calling `shared_webserver`.
+It serves workspace.yaml, the one workspace of the example: every code location these tests
+need (nexus_example). A second location there must not define the example's asset keys again:
+the asset pages and backfills of a key defined twice are not the example's (which is why the dg
+project's `dagster dev` test keeps its own server). Test modules take the server as the
+`dagster_dev` fixture (`dagster_dev = ui_support.dagster_dev` in the module) and are marked
+`pytest.mark.xdist_group("dagster_dev")`, so that pytest-xdist runs them on one worker and the
+server starts once. Each test finds its own runs (by run id, tags, or the runs it saw before),
+never by counting everyone's.
 """
 
 from __future__ import annotations
@@ -33,8 +40,52 @@ DAGSTER = Path(sys.executable).parent / "dagster"
 LOCATION = "nexus_example"  # from workspace.yaml
 REPOSITORY = "__repository__"  # Dagster's name for the repository of a `Definitions` object
 CHROMIUM = Path("/usr/bin/chromium")
-START_TIMEOUT = 90.0
-RUN_TIMEOUT = 60.0
+START_TIMEOUT = 120.0  # for `dagster dev` to serve the location
+RUN_TIMEOUT = 180.0  # for a run to end, on a machine whose cores other tests keep busy
+# The server's instance: runs are queued, as `dagster dev` queues them, and dequeued every second
+# (Dagster's default is 5 s, which every run of the session would wait for).
+INSTANCE_YAML = """\
+run_coordinator:
+  module: dagster._core.run_coordinator
+  class: QueuedRunCoordinator
+  config:
+    dequeue_interval_seconds: 1
+"""
+BACKFILL_INTERVAL = 5
+"""Seconds between two iterations of the server's backfill daemon. Dagster's are 30, a constant
+(`dagster._daemon.controller.DEFAULT_DAEMON_INTERVAL_SECONDS`) no setting changes: a backfill
+would wait up to 30 s to start and 30 s more to be seen complete. The server's processes import
+`_SITECUSTOMIZE` (PYTHONPATH), which sets the constant when Dagster's daemon module loads."""
+_SITECUSTOMIZE = f"""\
+# The tests' `dagster dev` (tests/ui_support.py): the backfill daemon iterates every
+# {BACKFILL_INTERVAL} s instead of 30.
+import importlib.util
+import sys
+
+_MODULE = "dagster._daemon.controller"
+_CONSTANT = "DEFAULT_DAEMON_INTERVAL_SECONDS"
+
+
+class _SetInterval:
+    def find_spec(self, name, path=None, target=None):
+        if name != _MODULE:
+            return None
+        sys.meta_path.remove(self)
+        spec = importlib.util.find_spec(name)
+        exec_module = spec.loader.exec_module
+
+        def exec_and_set(module):
+            exec_module(module)
+            if not hasattr(module, _CONSTANT):
+                raise ImportError(f"{{_MODULE}} has no {{_CONSTANT}}: see tests/ui_support.py")
+            setattr(module, _CONSTANT, {BACKFILL_INTERVAL})
+
+        spec.loader.exec_module = exec_and_set
+        return spec
+
+
+sys.meta_path.insert(0, _SetInterval())
+"""
 
 _LOCATION_QUERY = """
 {
@@ -196,10 +247,11 @@ def _location_ready(port: int) -> bool:
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
     # `dagster dev` runs the webserver, the daemon, a code server and the runs as children in its
-    # process group: ask the group to stop, then kill whatever is left of it.
+    # process group: ask the group to stop, then kill whatever is left of it. (It takes more than
+    # 5 s to stop on a busy machine; nothing of a test's server needs keeping.)
     with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
         os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=5)
+        process.wait(timeout=2)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
@@ -209,12 +261,12 @@ _running: Webserver | None = None
 _failed: str | None = None  # why the server did not start: later tests fail at once with it
 
 
-def shared_webserver(request: pytest.FixtureRequest) -> Webserver:
+@pytest.fixture(scope="session")
+def dagster_dev(request: pytest.FixtureRequest) -> Webserver:
     """The session's `dagster dev`, started on first use and stopped when pytest ends.
 
-    Each test module wraps this in its own fixture; the server is kept here rather than in a
-    session fixture because a fixture imported into two modules is two fixtures to pytest, and
-    would start two servers.
+    Imported into each module that uses it. pytest makes a fixture of each import (one per
+    module), so the server itself is kept here, in this module, and started once per process.
     """
     global _running, _failed
     if _failed is not None:
@@ -234,11 +286,22 @@ def shared_webserver(request: pytest.FixtureRequest) -> Webserver:
 def _start(root: Path) -> tuple[subprocess.Popen[bytes], Webserver]:
     """Start `dagster dev` on workspace.yaml; return once the example code location has loaded."""
     home = new_dagster_home(root / "dagster_home")
+    with (home / "dagster.yaml").open("a") as config:
+        config.write(INSTANCE_YAML)
     data = root / "data"
     shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*-lake"))
     log = root / "server.log"
     port = free_port()
-    env = {**os.environ, "DAGSTER_HOME": str(home), "NEXUS_EXAMPLE_DATA": str(data)}
+    hooks = root / "hooks"
+    hooks.mkdir()
+    (hooks / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    python_path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "NEXUS_EXAMPLE_DATA": str(data),
+        "PYTHONPATH": python_path,
+    }
     command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)]
     command += ["-w", str(REPO / "workspace.yaml")]
     with log.open("wb") as out:
