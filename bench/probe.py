@@ -5,7 +5,10 @@
     probe.py run DIR REPS LOOPS                  runs of the 20-asset job, both twins alternating
                                                  (of one partition, in a partitioned location)
     probe.py step DIR nexus|plain JOB            a step process's start: import, one job
-    probe.py mprun DIR nexus|plain               one multiprocess run of the four-asset job
+    probe.py mprun DIR nexus|plain [--forkserver]  one multiprocess run of the four-asset job
+                                                 (--forkserver: the smoke run's cheap step
+                                                 processes, forked from a process that has
+                                                 imported the twin's assets)
 
 Times are wall-clock seconds (``perf_counter``) with the CPU seconds of the same phase beside
 them; memory is the peak resident set size in MB.
@@ -211,10 +214,14 @@ def step(folder: str, twin: str, job_name: str) -> dict[str, Any]:
     return results
 
 
-def mprun(folder: str, twin: str) -> dict[str, Any]:
+def mprun(folder: str, twin: str, forkserver: bool = False) -> dict[str, Any]:
     """One run of the four-asset job with the multiprocess executor (every step in a process of
     its own, which imports the location again), on a persistent instance in a temporary folder.
-    The location is loaded in this process first, untimed: a run worker has it already."""
+    The location is loaded in this process first, untimed: a run worker has it already.
+
+    With ``forkserver`` (``run.py --smoke`` only), the step processes are forked from Dagster's
+    forkserver, which imports the twin's assets once, instead of each being a fresh interpreter:
+    every step still runs in a process of its own, in seconds rather than a minute."""
     import tempfile
 
     import dagster as dg
@@ -231,6 +238,9 @@ def mprun(folder: str, twin: str) -> dict[str, Any]:
     if key is not None:
         run_config = job.partitioned_config.get_run_config_for_partition_key(key)
         tags = {"dagster/partition": key}
+    if forkserver:
+        storage = "dagster._core.storage.sqlite_storage"  # the instance each step opens
+        _fork_steps_from_a_forkserver(["dagster", storage, "nexus_dagster", f"{twin}_assets"])
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     repo = ReconstructableRepository.for_file(
@@ -263,16 +273,36 @@ MODES: dict[str, Callable[..., dict[str, Any]]] = {
     "mprun": mprun,
 }
 
-if __name__ == "__main__":
-    mode, *args = sys.argv[1:]
+
+def _fork_steps_from_a_forkserver(preload: list[str]) -> None:
+    """Make this process's multiprocess executor fork its step processes from Dagster's
+    forkserver, which imports ``preload`` once: what the executor's ``start_method:
+    {forkserver: {preload_modules: ...}}`` config says, for both twins (the plain twin's flat
+    config mapping has no ``execution`` section to say it in)."""
+    from dagster._core.executor.multiprocess import MultiprocessExecutor
+
+    init = MultiprocessExecutor.__init__
+
+    def forking(self: MultiprocessExecutor, *args: Any, **kwargs: Any) -> None:
+        kwargs.update(start_method="forkserver", explicit_forkserver_preload=preload)
+        init(self, *args, **kwargs)
+
+    MultiprocessExecutor.__init__ = forking  # type: ignore[method-assign]
+
+
+def main(argv: list[str]) -> dict[str, Any]:
+    """The measurement ``argv`` (``MODE ARGS...``, as on the command line) names."""
+    mode, *args = argv
     if mode == "load":
-        out = load(args[0], args[1], "--snapshot" in args)
-    elif mode == "validate":
-        out = validate(args[0])
-    elif mode == "step":
-        out = step(args[0], args[1], args[2])
-    elif mode == "mprun":
-        out = mprun(args[0], args[1])
-    else:
-        out = run(args[0], int(args[1]), int(args[2]))
-    print(json.dumps(out))
+        return load(args[0], args[1], "--snapshot" in args)
+    if mode == "validate":
+        return validate(args[0])
+    if mode == "step":
+        return step(args[0], args[1], args[2])
+    if mode == "mprun":
+        return mprun(args[0], args[1], "--forkserver" in args)
+    return run(args[0], int(args[1]), int(args[2]))
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1:])))

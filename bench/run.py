@@ -10,6 +10,12 @@ and the ratio nexus / plain. Each load is a fresh interpreter, so import costs a
     .venv/bin/python bench/run.py --sizes 100,500 --reps 3 --json results.json
     .venv/bin/python bench/run.py --only partitioned --sizes 300 --reps 3
 
+``--smoke`` proves that every measurement runs and every table prints, in seconds: 5 specs
+over 100 assets, one repetition of each figure, and its figures mean nothing. Its probes are
+forked from this process once it has imported Dagster (not fresh interpreters), and the steps
+of its multiprocess runs are forked from Dagster's forkserver, which has imported the twin's
+assets (not spawned, each importing them again).
+
 The partitioned figures (table 5) measure the same location with every asset daily-partitioned,
 so that every spec is a partitioned job (a ``PartitionedConfig`` instead of a ``ConfigMapping``):
 the load at the judged N, and one run of the 20-asset job for one partition. ``--only
@@ -28,8 +34,11 @@ import subprocess
 import sys
 import tempfile
 import time
+import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import generate
@@ -43,24 +52,66 @@ LOAD_SIZE = 500
 CACHE_ENV: dict[str, str] = {}
 """Where the probes keep nexus-dagster's cache of checked specs (set by ``main``)."""
 
+WARM: ModuleType | None = None
+"""``probe.py`` imported in this process, with Dagster, for ``--smoke``: probes are forked."""
+
 
 def probe(*args: str, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Run ``probe.py`` in a fresh interpreter and return its JSON line."""
+    """Run ``probe.py`` in a fresh interpreter and return its JSON line (with ``--smoke``, in
+    a child forked from this process)."""
+    environment = {
+        **os.environ,
+        "DAGSTER_HOME": "",
+        "PYTHONWARNINGS": "ignore",
+        **CACHE_ENV,
+        **(env or {}),
+    }
+    if WARM is not None:
+        return _forked_probe(WARM, list(args), environment)
     done = subprocess.run(
-        [sys.executable, str(PROBE), *args],
-        capture_output=True,
-        text=True,
-        env={
-            **os.environ,
-            "DAGSTER_HOME": "",
-            "PYTHONWARNINGS": "ignore",
-            **CACHE_ENV,
-            **(env or {}),
-        },
+        [sys.executable, str(PROBE), *args], capture_output=True, text=True, env=environment
     )
     if done.returncode != 0:
         raise SystemExit(f"probe {' '.join(args)} failed:\n{done.stderr[-3000:]}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _forked_probe(warm: ModuleType, args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    """``probe.py ARGS`` in a child forked from this process (``--smoke``): its environment
+    replaced by ``env``, its result sent back through a pipe, its stderr kept for a failure."""
+    read, write = os.pipe()
+    with tempfile.TemporaryFile() as errors:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            code = 1
+            try:
+                os.close(read)
+                os.dup2(errors.fileno(), 2)
+                os.environ.clear()
+                os.environ.update(env)
+                warnings.simplefilter("ignore")  # what PYTHONWARNINGS=ignore does at a start
+                result = warm.main(args)
+                with os.fdopen(write, "w") as pipe:
+                    pipe.write(json.dumps(result))
+                code = 0
+            except BaseException:
+                traceback.print_exc()
+            finally:
+                sys.stdout.flush()
+                sys.stderr.flush()
+                os._exit(code)
+        os.close(write)
+        with os.fdopen(read) as pipe:
+            text = pipe.read()
+        _, status = os.waitpid(pid, 0)
+        if status != 0:
+            errors.seek(0)
+            tail = errors.read().decode(errors="replace")[-3000:]
+            raise SystemExit(f"probe {' '.join(args)} failed:\n{tail}")
+    result: dict[str, Any] = json.loads(text)
     return result
 
 
@@ -132,12 +183,14 @@ def measure_step(folder: Path, job: str, reps: int) -> dict[str, Any]:
     return out
 
 
-def measure_mprun(folder: Path, reps: int) -> dict[str, Any]:
-    """Multiprocess runs of the four-asset job, alternating the twins."""
+def measure_mprun(folder: Path, reps: int, smoke: bool = False) -> dict[str, Any]:
+    """Multiprocess runs of the four-asset job, alternating the twins (with ``smoke``, their
+    step processes forked from a forkserver)."""
     runs: dict[str, list[dict[str, Any]]] = {"nexus": [], "plain": []}
+    flags = ["--forkserver"] if smoke else []
     for _ in range(reps):
         for twin in ("nexus", "plain"):
-            runs[twin].append(probe("mprun", str(folder), twin))
+            runs[twin].append(probe("mprun", str(folder), twin, *flags))
     out: dict[str, Any] = {twin: median([r["run"] for r in items]) for twin, items in runs.items()}
     out["paired_ratio"] = median(
         [n["run"] / p["run"] for n, p in zip(runs["nexus"], runs["plain"], strict=True)]
@@ -536,7 +589,7 @@ def measure_unpartitioned(
         job = json.loads((folders[size] / "run_config.json").read_text())["mp_job"]
         results["step"][size] = measure_step(folders[size], job, args.reps)
         print(f"N={size}: step start {results['step'][size]['paired_ratio']:.2f}x", file=sys.stderr)
-    results["mprun"] = measure_mprun(folders[sizes[0]], args.mp_reps)
+    results["mprun"] = measure_mprun(folders[sizes[0]], args.mp_reps, args.smoke)
     results["mprun"]["size"] = sizes[0]
 
     val_runs = [
@@ -596,7 +649,7 @@ def measure_partitioned(
     part["run"] = run
     job = json.loads((folders[judged] / "run_config.json").read_text())["mp_job"]
     part["step"] = measure_step(folders[judged], job, args.reps)
-    part["mprun"] = measure_mprun(folders[judged], args.mp_reps)
+    part["mprun"] = measure_mprun(folders[judged], args.mp_reps, args.smoke)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -609,7 +662,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--assets", type=int, default=generate.ASSET_COUNT, help="assets")
     parser.add_argument("--loops", type=int, default=200, help="calls per asset, per-asset cost")
     parser.add_argument("--no-snapshot", action="store_true", help="skip the snapshot figure")
-    parser.add_argument("--smoke", action="store_true", help="5 specs, one repetition")
+    parser.add_argument(
+        "--smoke", action="store_true", help="5 specs, 100 assets, one repetition, forked probes"
+    )
     parser.add_argument("--workdir", type=Path, help="where to write the locations (kept)")
     parser.add_argument("--json", type=Path, help="also write the raw results here")
     parser.add_argument(
@@ -617,11 +672,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         choices=["partitioned"],
         help="measure only these figures: `partitioned` (table 5, the load at every N of --sizes)",
     )
+    global WARM
     args = parser.parse_args(argv)
     if args.smoke:
         args.sizes, args.reps, args.run_reps, args.validate_size = "5", 1, 1, 5
         args.mp_reps = 1
-        args.loops, args.assets, args.no_snapshot = 5, 200, True
+        args.loops, args.assets, args.no_snapshot = 5, 100, True
+        # Imported once, here, not by each probe: the probes are forked from this process.
+        import dagster  # noqa: F401
+        import dagster._core.storage.sqlite_storage  # noqa: F401  (the multiprocess runs' instance)
+        import probe as warm
+
+        WARM = warm
 
     sizes = [s.strip() for s in args.sizes.split(",")]
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="nexus-bench-"))

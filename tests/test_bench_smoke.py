@@ -1,19 +1,30 @@
-"""The benchmark's cheap version (5 specs, 200 assets, one repetition, with the partitioned
+"""The benchmark's cheap version (5 specs, 100 assets, one repetition, with the partitioned
 twins), so that `make bench` keeps working; it asserts that the benchmark runs and prints its
 tables, not any figure."""
 
 from __future__ import annotations
 
+import datetime
 import gc
+import importlib.util
 import json
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import dagster as dg
+import pytest
 
 from nexus_dagster import NexusSpecError, load_job_specs
 from tests.conftest import write_specs
 
 REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / "bench"
+TIMEOUT = 180.0  # for the benchmark's smoke run (some 40 s of CPU)
+SMOKE_ASSETS = 100  # the asset count of `run.py --smoke`: the twins compared are those it measures
 
 HEADINGS = [
     "### The targets: every figure, nexus against plain",
@@ -30,10 +41,10 @@ HEADINGS = [
 def test_bench_smoke_runs_and_prints_every_table(tmp_path: Path) -> None:
     raw = tmp_path / "results.json"
     done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "run.py"), "--smoke", "--json", str(raw)],
+        [sys.executable, str(BENCH / "run.py"), "--smoke", "--json", str(raw)],
         capture_output=True,
         text=True,
-        timeout=480,
+        timeout=TIMEOUT,
     )
     assert done.returncode == 0, done.stderr[-3000:]
     for heading in HEADINGS:
@@ -57,47 +68,61 @@ def test_bench_smoke_runs_and_prints_every_table(tmp_path: Path) -> None:
     assert run["partitions"] == {"nexus": [run["partition_key"]], "plain": [run["partition_key"]]}
 
 
-_SAME_RUNS = """
-import datetime, json, sys
-import dagster as dg
-sys.path.insert(0, sys.argv[1])
-import nexus_location, plain_location
+def bench_module(name: str) -> ModuleType:
+    """``bench/NAME.py``, imported under a name of its own (the bench folder is no package)."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # where its dataclasses look themselves up
+    spec.loader.exec_module(module)
+    return module
 
-tick = datetime.datetime(2026, 7, 3, 5, tzinfo=datetime.timezone.utc)
-launched = []
-for location in (nexus_location, plain_location):
+
+@pytest.fixture
+def location_imports() -> Iterator[None]:
+    """``sys.path`` and ``sys.modules`` as they were, after a test imports a generated location
+    (its modules, ``nexus_location`` and the rest, have the same names in every folder)."""
+    path, modules = list(sys.path), set(sys.modules)
+    try:
+        yield
+    finally:
+        sys.path[:] = path
+        for name in set(sys.modules) - modules:
+            if name.split(".")[0] in {
+                "nexus_location",
+                "nexus_assets",
+                "plain_location",
+                "plain_assets",
+            }:
+                del sys.modules[name]
+
+
+def launched_runs(location: ModuleType) -> Any:
+    """The run config each job gives partition 2026-03-01, and the run requests of each
+    schedule's tick on 2026-07-03, as JSON has them (the twins may build a list or a tuple)."""
+    tick = datetime.datetime(2026, 7, 3, 5, tzinfo=datetime.UTC)
     repo = location.defs.get_repository_def()
-    runs = {}
+    runs: dict[str, Any] = {}
     for job in repo.get_all_jobs():
         if not job.name.startswith("__"):
             runs[job.name] = job.partitioned_config.get_run_config_for_partition_key("2026-03-01")
     for schedule in repo.schedule_defs:
         context = dg.build_schedule_context(scheduled_execution_time=tick, repository_def=repo)
         requests = schedule.evaluate_tick(context).run_requests
+        assert requests is not None, schedule.name
         runs[schedule.name] = [[r.run_key, r.partition_key, r.run_config] for r in requests]
-    launched.append(runs)
-print(json.dumps(launched))
-"""
+    return json.loads(json.dumps(runs))
 
 
-def test_partitioned_twins_launch_the_same_runs(tmp_path: Path) -> None:
+def test_partitioned_twins_launch_the_same_runs(tmp_path: Path, location_imports: None) -> None:
     # The plain twin of a partitioned location must give every partition, and every schedule
     # tick, the run config nexus gives it, or the benchmark compares different work.
-    generate = REPO / "bench" / "generate.py"
-    folder = tmp_path / "p5"
-    subprocess.run(
-        [sys.executable, str(generate), str(folder), "5", "--partitioned"],
-        check=True,
-        capture_output=True,
+    folder = bench_module("generate").write_location(
+        tmp_path / "p5", 5, SMOKE_ASSETS, partitioned=True
     )
-    done = subprocess.run(
-        [sys.executable, "-c", _SAME_RUNS, str(folder)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    nexus, plain = json.loads(done.stdout.strip().splitlines()[-1])
+    sys.path.insert(0, str(folder))
+    nexus = launched_runs(importlib.import_module("nexus_location"))
+    plain = launched_runs(importlib.import_module("plain_location"))
     assert len(nexus) == 11  # 6 jobs (5 specs and the run job) and 5 schedule ticks
     assert nexus == plain
     assert all(len(requests) == 1 for name, requests in nexus.items() if name.endswith("_daily"))
@@ -134,17 +159,14 @@ def test_loading_specs_leaves_the_garbage_collector_as_it_found_it(tmp_path: Pat
         gc.enable()
 
 
-def test_asset_graph_bench_runs_each_variant_and_reports_ratios(tmp_path: Path) -> None:
+def test_asset_graph_bench_runs_each_variant_and_reports_ratios(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DAGSTER_HOME", "")  # as the script sets it when it is not set
     raw = tmp_path / "graph.json"
-    done = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "asset_graph.py"), "--assets", "3", "--reps", "1",
-         "--json", str(raw)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr[-3000:]
-    assert "| nexus, `asset_defaults` spec |" in done.stdout
+    main = bench_module("asset_graph").main
+    assert main(["--assets", "3", "--reps", "1", "--json", str(raw)]) == 0
+    assert "| nexus, `asset_defaults` spec |" in capsys.readouterr().out
     result = json.loads(raw.read_text())
     assert set(result["median_s"]) == {"nexus", "plain", "spec_job"}
     assert result["nexus_vs_plain"] > 0 and result["nexus_vs_spec_job"] > 0
