@@ -1,4 +1,4 @@
-"""`NexusJobsComponent` in a real `dg` project (contract §12), driven by the real `dg` and
+"""`NexusJobsComponent` in a real `dg` project (docs/components.md), driven by the real `dg` and
 `nexus-dagster` commands, on copies of `examples/dg_project/`.
 
 The example project is not installed: each command imports it from its `src/` folder

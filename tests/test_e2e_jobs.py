@@ -47,7 +47,7 @@ def run_probe_in_process(run_config: dict[str, Any]) -> dg.ExecuteInProcessResul
     return job.execute_in_process(run_config=run_config, instance=dg.DagsterInstance.ephemeral())
 
 
-# (launch config, expected values per asset) — each row proves one rule of contract §4/§5.
+# (launch config, expected values per asset) — each row proves one rule of docs/parameters.md.
 RESOLUTION_CASES = [
     pytest.param(
         {},

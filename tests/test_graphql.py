@@ -1,5 +1,5 @@
 """The sales job submitted through Dagster's GraphQL client to a running `dagster dev`, with the
-flat run config of contract §4: simple names for shared values, `asset.param` for per-asset ones."""
+flat run config (docs/parameters.md): simple names for shared values, `asset.param` for per-asset ones."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Naming of parameters (contract §1, §4, §5): prefixed names, op names and `__nexus_ops__` keys."""
+"""Naming of parameters (docs/parameters.md): prefixed names, op names and `__nexus_ops__` keys."""
 
 from __future__ import annotations
 
@@ -76,7 +76,7 @@ def test_ops_key_is_prefix_op_name_and_param(asset: str, param: str, key: str) -
 
 
 def test_ops_key_collision_asset_a__b_param_c_vs_asset_a_param_b__c() -> None:
-    # The key scheme of contract §5 cannot tell these apart; the rules refuse such a job.
+    # The `__nexus_ops__` key scheme cannot tell these apart; the rules refuse such a job.
     assert ops_key("a__b", "c") == ops_key("a", "b__c") == "__nexus_ops__a__b__c"
     assert prefixed("a__b", "c") != prefixed("a", "b__c")
 

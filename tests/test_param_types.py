@@ -1,4 +1,4 @@
-"""Type strings (contract §2) and value checks against them."""
+"""Type strings (docs/parameters.md) and value checks against them."""
 
 from __future__ import annotations
 

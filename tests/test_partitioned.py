@@ -1,4 +1,4 @@
-"""Partitioned spec jobs (contract §10) and Dagster's own run config sections (§11), run for real:
+"""Partitioned spec jobs (docs/partitions.md) and Dagster's own run config sections (docs/spec-format.md), run for real:
 in process, and through the ``dagster`` CLI with a persistent instance."""
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def test_a_partition_run_resolves_the_spec_values_and_its_own_partition() -> Non
     }
     assert got["d_load"]["values"] == {"target": "lake", "token": TOKEN}
     assert got["d_extract"]["nexus/partition"] == "2026-11-05"
-    # the §9 metadata says where each value came from; the secret is never shown
+    # the `nexus/params` metadata says where each value came from; the secret is never shown
     table = got["d_load"]["nexus/params"]
     assert table["token"] == {
         "value": "***",

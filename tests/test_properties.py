@@ -309,7 +309,7 @@ TEMPLATE_TEXT = st.text(alphabet="{} params.abx_+1-/", max_size=40)
 
 
 def single_pass(text: str, values: Mapping[str, Any]) -> Any:
-    """Contract §5 spelled out independently: whole-string placeholder typed, else text."""
+    """The placeholder rule of docs/parameters.md spelled out independently: whole-string placeholder typed, else text."""
     whole = PLACEHOLDER_RE.fullmatch(text)
     if whole:
         return values.get(whole.group(1))

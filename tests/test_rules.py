@@ -1,4 +1,4 @@
-"""The parameter rules of contract §4 (rules 1-7) and §5 (resource keys, precedence), one test per
+"""The parameter rules of docs/parameters.md (rules 1-7, resource keys, precedence), one test per
 rule or pair of sources, on the pure functions of `nexus_dagster.rules`."""
 
 from __future__ import annotations
@@ -428,7 +428,7 @@ def test_rule7_descriptions_say_assets_type_and_scope() -> None:
     )
 
 
-# ---- §5: resource keys, collisions, precedence ---------------------------------------------------
+# ---- docs/parameters.md: resource keys, collisions, precedence ---------------------------------------------------
 
 
 def test_resource_config_holds_shared_by_simple_name_and_per_asset_by_ops_key() -> None:

@@ -1,4 +1,4 @@
-"""Parameters across runs (contract §13): ``runs``, ``diff``, ``update --from-run`` against a
+"""Parameters across runs (docs/runs.md): ``runs``, ``diff``, ``update --from-run`` against a
 real instance with a persistent ``DAGSTER_HOME``, and ``schema --assets`` checked with the
 ``jsonschema`` package.
 
@@ -49,7 +49,7 @@ PARTITION = {"dagster/partition": "2026-11-05"}
 
 
 def _values(values: Mapping[str, Any]) -> dict[str, Any]:
-    """A partitioned job's run config for flat values (contract §10)."""
+    """A partitioned job's run config for flat values (docs/partitions.md)."""
     return {"resources": {"params": {"config": {"values": dict(values)}}}}
 
 

@@ -1,4 +1,4 @@
-"""Secrets (contract §8): only `{env: VAR}` is accepted, the value is read inside the run, and it
+"""Secrets (docs/security.md): only `{env: VAR}` is accepted, the value is read inside the run, and it
 is never written anywhere Dagster stores or prints things."""
 
 import hashlib

@@ -481,7 +481,7 @@ CASES = [
         1,
         1,
     ),
-    # -- partitions (contract §10) ------------------------------------------------------------
+    # -- partitions (docs/partitions.md) ------------------------------------------------------------
     Case(
         "mixed-partitions-definitions",
         "selection: [p_day, p_hour]\n",
@@ -567,7 +567,7 @@ CASES = [
         3,
         33,
     ),
-    # -- Dagster's own sections (contract §11) ------------------------------------------------
+    # -- Dagster's own sections (docs/spec-format.md) ------------------------------------------------
     Case(
         "shared-parameter-named-like-a-section",
         ORDERS + "parameter_values: {ops: 1}\n",
@@ -629,7 +629,7 @@ def test_spec_error(case: Case, tmp_path: Path) -> None:
     assert "hunter2" not in str(caught.value)
 
 
-# Without assets, only what the files alone can tell is checked (contract §6).
+# Without assets, only what the files alone can tell is checked (docs/api.md).
 ALONE_CASES = [
     Case(
         "bad-type-string", "selection: [x]\nparams_schema: {p: Int}\n", "did you mean `int`?", 2, 17

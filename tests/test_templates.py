@@ -1,4 +1,4 @@
-"""`{{params.NAME}}` placeholders in `nexus/config` (contract §1 and §5): typed when a placeholder
+"""`{{params.NAME}}` placeholders in `nexus/config` (docs/parameters.md): typed when a placeholder
 is the whole string, text when inline, one pass, nothing evaluated."""
 
 from __future__ import annotations

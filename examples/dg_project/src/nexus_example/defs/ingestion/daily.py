@@ -1,5 +1,5 @@
 """A partitioned asset that also takes Dagster's own op config (a `dg.Config`): the specs of
-`reporting_jobs/` build a partitioned job over it (contract §10, §11)."""
+`reporting_jobs/` build a partitioned job over it (docs/partitions.md, docs/spec-format.md)."""
 
 import dagster as dg
 
