@@ -124,15 +124,23 @@ def helper_defs(tmp_path: Path) -> dg.Definitions:
     return build_definitions(folder, assets=ASSETS[:2])
 
 
-def test_nexus_run_config_returns_full_flat_config(helper_defs: dg.Definitions) -> None:
+def test_nexus_run_config_returns_full_flat_config(
+    helper_defs: dg.Definitions, probe_out: Path
+) -> None:
     job = helper_defs.resolve_job_def("helped")
     expected = {"bucket": "shared", "alpha.n": 2, "beta.n": 3}
     assert nexus_run_config("helped", {"beta.n": 3}) == expected
     assert nexus_run_config(job, {"beta.n": 3}) == expected
     request = nexus_run_request("helped", {"beta.n": 3}, run_key="k1", tags={"x": "y"})
-    assert request.run_config == expected
-    assert request.run_key == "k1" and request.job_name == "helped"
-    assert request.tags["x"] == "y"
+    assert request.run_config == expected and request.job_name == "helped"
+    # The request's effect: Dagster accepts its run config for the job, and each asset of the
+    # run resolves the spec's values with the given one laid over them.
+    result = job.execute_in_process(
+        run_config=request.run_config, tags=request.tags, instance=dg.DagsterInstance.ephemeral()
+    )
+    assert result.success
+    assert read_probe(probe_out, "alpha") == {"bucket": "shared", "n": 2}
+    assert read_probe(probe_out, "beta") == {"bucket": "shared", "n": 3}
 
 
 @pytest.mark.parametrize(
