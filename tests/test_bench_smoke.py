@@ -132,7 +132,9 @@ def test_importing_the_package_leaves_the_editing_api_unloaded() -> None:
     # Every code-server load and every step process imports nexus_dagster; ruamel.yaml (for
     # spec edits only) would cost each of them about a tenth of a second.
     code = "import sys, nexus_dagster; print('ruamel.yaml' in sys.modules)"
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=TIMEOUT
+    )
     assert done.stdout.strip() == "False", done.stderr
 
 

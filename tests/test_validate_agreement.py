@@ -159,7 +159,11 @@ def test_every_broken_file_is_refused_alike_with_the_cache_cold_warm_and_off(
     for mode, env in modes.items():
         env = {**env, "NEXUS_SPECS_DIR": str(broken_folder)}
         mine = ours(ANY_SPECS, env)
-        dagster = theirs(ANY_SPECS, env)
+        # Dagster runs after `nexus-dagster validate` has loaded the files with the cache on:
+        # in the cold step it finds the cache as warm as in the warm step (every load of the
+        # same files writes the same entries), so its one run there answers for both.
+        if mode != "warm":
+            dagster = theirs(ANY_SPECS, env)
         assert mine.code == 1, f"{mode}: {mine.out}{mine.err}"
         assert dagster.returncode == 1, f"{mode}: {dagster.stderr[-2000:]}"
         lines = assert_agree(mine, dagster, ANY_SPECS.parent)
