@@ -93,9 +93,9 @@ def _forked_probe(warm: ModuleType, args: list[str], env: dict[str, str]) -> dic
                 os.environ.clear()
                 os.environ.update(env)
                 warnings.simplefilter("ignore")  # what PYTHONWARNINGS=ignore does at a start
-                result = warm.main(args)
+                measured = warm.main(args)
                 with os.fdopen(write, "w") as pipe:
-                    pipe.write(json.dumps(result))
+                    pipe.write(json.dumps(measured))
                 code = 0
             except BaseException:
                 traceback.print_exc()
