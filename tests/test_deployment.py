@@ -267,7 +267,13 @@ def d_a_run_in_flight_during_an_edit_never_mixes_values(deployment: Deployment) 
         assert status == dg.DagsterRunStatus.FAILURE
         failed = deployment.step_failures(run_id)
         assert failed, deployment.failures(run_id)
-        assert set(failed) | set(recorded) == set(launch_values), (failed, recorded)
+        # `report` reads both ingestion assets: when one of them failed, Dagster skips it.
+        skipped = set(launch_values) - set(failed) - set(recorded)
+        assert skipped <= {"report"} and not skipped & set(recorded), (failed, recorded)
+        assert not skipped or failed.keys() & {
+            "sales_ingestion_asset",
+            "marketing_ingestion_asset",
+        }, (failed, recorded)
         for step, error in failed.items():
             assert IN_FLIGHT in error, (step, error)
             assert "Launch a new run to use the edited spec." in error
