@@ -19,7 +19,10 @@ from nexus_dagster.spec import load_job_specs
 
 from .cli_support import invoke
 
-LOCATION = '''
+# The runs of every case are made once per module (the `runs` fixture): one xdist worker.
+pytestmark = pytest.mark.xdist_group("test_resolution")
+
+LOCATION = """
 from pathlib import Path
 
 import dagster as dg
@@ -39,7 +42,7 @@ def b(context: dg.AssetExecutionContext, params: NexusParams) -> None:
 
 ASSETS = [a, b]
 defs = build_definitions(Path(__file__).parent / "specs", assets=ASSETS)
-'''
+"""
 
 SPEC = """
 selection: [a, b]
@@ -109,7 +112,9 @@ def location(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 def _module(folder: Path) -> Any:
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("nexus_agree_location", folder / "agree_location.py")
+    spec = importlib.util.spec_from_file_location(
+        "nexus_agree_location", folder / "agree_location.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -140,7 +145,10 @@ def rendered(location: Path, values: Mapping[str, Any]) -> dict[str, dict[str, t
             table[asset] = {}
         elif not line.strip().startswith("PARAM"):
             param, value, source, _field = [cell for cell in line.strip().split("  ") if cell]
-            table[asset][param] = (SECRET if value.startswith(SECRET) else json.loads(value), source)
+            table[asset][param] = (
+                SECRET if value.startswith(SECRET) else json.loads(value),
+                source,
+            )
     return table
 
 
