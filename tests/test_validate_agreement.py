@@ -2,8 +2,10 @@
 specs in the tests: a spec problem is never reported by one and missed by the other (the two once
 disagreed on partitioned assets), and both report every problem in the same line.
 
-`dagster definitions validate` runs as a process, as users run it; `nexus-dagster validate` runs
-in this process (`invoke`), one code location after another. The broken fixture folders are
+`dagster definitions validate` runs as a process of its own, Dagster's command line as users run
+it (forked from a process that has imported Dagster, `forked_dagster`: it imports the code
+location anew); `nexus-dagster validate` runs in this process (`invoke`), one code location after
+another. The broken fixture folders are
 checked together, as one folder, with the spec cache cold, warm and off."""
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from pathlib import Path
 import pytest
 
 from .cli_support import Run, invoke
+from .forked_dagster import dagster
 
 TESTS = Path(__file__).parent
 REPO = TESTS.parent
-BIN = Path(sys.executable).parent
 ANY_SPECS = TESTS / "locations" / "any_specs_location.py"
 CLI_TIMEOUT = 180  # seconds, for one `dagster definitions validate`
 
@@ -81,13 +83,10 @@ def ours(location: Path, env: Mapping[str, str]) -> Run:
 def theirs(location: Path, env: Mapping[str, str]) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, **ENV, **env}
     environment.pop("DAGSTER_HOME", None)
-    return subprocess.run(
-        [str(BIN / "dagster"), "definitions", "validate"]
-        + ["-f", str(location), "-d", str(location.parent)],
+    return dagster(
+        ["definitions", "validate", "-f", str(location), "-d", str(location.parent)],
         env=environment,
         cwd=location.parent,
-        capture_output=True,
-        text=True,
         timeout=CLI_TIMEOUT,
     )
 
