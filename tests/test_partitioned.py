@@ -7,7 +7,6 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import cache
@@ -29,10 +28,10 @@ from nexus_dagster import (
 )
 
 from .conftest import write_specs
+from .forked_dagster import dagster
 
 LOCATIONS = Path(__file__).parent / "locations"
 LOCATION = LOCATIONS / "partitioned_location.py"
-DAGSTER = Path(sys.executable).parent / "dagster"
 TOKEN = "part-token-value"
 CLI_TIMEOUT = 180  # seconds, for a `dagster` command that runs a job or a backfill
 
@@ -507,15 +506,15 @@ def test_run_helpers_give_the_values_form_and_a_partition_request() -> None:
 def _dagster(*args: str, home: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     # The runs execute in the launching process (the location's in-process executor): these
     # tests are about the CLI's launch, its partitions and values, not about step processes.
+    # That process is forked from one that has imported Dagster (`forked_dagster`); it imports
+    # the location anew.
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
         "NEXUS_PART_TOKEN": TOKEN,
         "NEXUS_PARTITIONED_IN_PROCESS": "1",
     }
-    return subprocess.run(
-        [str(DAGSTER), *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=CLI_TIMEOUT
-    )
+    return dagster(args, env=env, cwd=cwd, timeout=CLI_TIMEOUT)
 
 
 def _materializations(home: Path, run_id: str) -> dict[str, dict[str, Any]]:
