@@ -24,8 +24,8 @@ from nexus_dagster import (
 
 from .cli_support import Run, invoke
 from .conftest import REPO, example_location, new_dagster_home, write_specs
+from .forked_dagster import dagster
 
-BIN = Path(sys.executable).parent
 DEFINITIONS = str(REPO / "definitions.py")
 CONSISTENCY = str(Path(__file__).parent / "locations" / "consistency_location.py")
 CLI_TIMEOUT = 180  # seconds, for a `dagster asset materialize`
@@ -38,14 +38,11 @@ FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkse
 
 
 def run(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """A ``dagster`` command, as a process."""
-    return subprocess.run(
-        [str(BIN / command[0]), *command[1:]],
-        env=env or dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
-    )
+    """A ``dagster`` command, as a process of its own, forked from one that has imported Dagster
+    (``forked_dagster``): it imports the code location anew, and the step processes of its
+    multiprocess runs are processes of their own too."""
+    assert command[0] == "dagster"
+    return dagster(command[1:], env=env or dict(os.environ), timeout=CLI_TIMEOUT)
 
 
 def nexus(*args: str, cwd: Path = REPO) -> Run:
