@@ -360,6 +360,21 @@ def test_dg_list_defs_shows_both_components_jobs_and_one_params(example: Project
 
 # --- dg launch ----------------------------------------------------------------------------------
 
+# `dg launch` runs the job in its own process with the job's executor: by default Dagster's
+# multiprocess executor, which starts a new interpreter for every step (importing Dagster and the
+# project again, seconds of CPU each). One launch below keeps that default, so that a step of a
+# component's job is seen rebuilding the job from the project in a process of its own; the others
+# are about values, partitions and failures, and run their steps in the launching process by
+# Dagster's own `execution` section, which a spec job's run config passes through.
+IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
+MULTIPROCESS = "Executing steps using multiprocess executor"
+IN_PROCESS_LINE = "Executing steps in process"
+
+
+def in_process(config: dict[str, Any] | None = None) -> str:
+    """``config`` with the `execution` section that runs the steps in process, as --config-json."""
+    return json.dumps({**(config or {}), **IN_PROCESS})
+
 
 def test_dg_launch_takes_the_flat_names_and_each_asset_gets_its_values(
     example: Project, tmp_path: Path
@@ -371,9 +386,11 @@ def test_dg_launch_takes_the_flat_names_and_each_asset_gets_its_values(
         "--job",
         "sales_job",
         "--config-json",
-        '{"marketing_ingestion_asset.source_bucket": "m"}',
+        in_process({"marketing_ingestion_asset.source_bucket": "m"}),
     )
     assert done.code == 0, done.both
+    # (the flat names and Dagster's `execution` section, side by side in one run config)
+    assert IN_PROCESS_LINE in done.both and MULTIPROCESS not in done.both, done.both
     run = only_run(example.home, "sales_job")
     assert run.status == dg.DagsterRunStatus.SUCCESS
     assert materialized(example.home, run.run_id) == {
@@ -384,11 +401,15 @@ def test_dg_launch_takes_the_flat_names_and_each_asset_gets_its_values(
         },
         "marketing_ingestion_asset": {"source_bucket": "m", "target_bucket": "warehouse"},
     }
-    # The job of the other component runs with the same `params` resource.
+    # The job of the other component runs with the same `params` resource, launched as a user
+    # launches it: Dagster's default executor runs its step in a process of its own, which
+    # rebuilds the job from the project and gets the value there.
     done = example.run(
         "dg", "launch", "--job", "report_job", "--config-json", '{"report.report_title": "R"}'
     )
     assert done.code == 0, done.both
+    assert MULTIPROCESS in done.both, done.both
+    assert 'Executing step "report" in subprocess.' in done.both, done.both
     run = only_run(example.home, "report_job")
     assert materialized(example.home, run.run_id) == {"report": {"report_title": "R"}}
 
@@ -404,7 +425,7 @@ def test_dg_launch_a_partition_with_values_and_op_config(example: Project, tmp_p
         "--partition",
         "2026-11-02",
         "--config-json",
-        json.dumps(
+        in_process(
             {
                 "resources": {
                     "params": {"config": {"values": {"daily_orders.source_bucket": "b"}}}
@@ -414,7 +435,16 @@ def test_dg_launch_a_partition_with_values_and_op_config(example: Project, tmp_p
         ),
     )
     assert done.code == 0, done.both
-    done = example.run("dg", "launch", "--job", "daily_orders_job", "--partition", "2026-11-03")
+    done = example.run(
+        "dg",
+        "launch",
+        "--job",
+        "daily_orders_job",
+        "--partition",
+        "2026-11-03",
+        "--config-json",
+        in_process(),
+    )
     assert done.code == 0, done.both
     with dg.DagsterInstance.from_config(str(example.home)) as instance:
         runs = instance.get_runs(dg.RunsFilter(job_name="daily_orders_job"))
@@ -510,7 +540,7 @@ def test_a_component_that_isolates_broken_specs_loads_and_the_checks_still_fail(
     # the broken file's job shows its lines (paths as the component loads them) and fails
     for line in BROKEN_LINES:
         assert line.split(":", 1)[1] in jobs["sales_job"]["description"]
-    done = project.run("dg", "launch", "--job", "sales_job")
+    done = project.run("dg", "launch", "--job", "sales_job", "--config-json", in_process())
     assert done.code != 0
     run = only_run(project.home, "sales_job")
     assert run.status == dg.DagsterRunStatus.FAILURE
@@ -521,7 +551,7 @@ def test_a_component_that_isolates_broken_specs_loads_and_the_checks_still_fail(
         assert not instance.all_logs(run.run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION)
     assert "unknown asset `marketing_ingestoin_asset`" in description
     # the other component's jobs run
-    done = project.run("dg", "launch", "--job", "report_job")
+    done = project.run("dg", "launch", "--job", "report_job", "--config-json", in_process())
     assert done.code == 0, done.both
     # `dg check defs` and `nexus-dagster validate` still fail, with the lines
     checked = project.run("dg", "check", "defs")
