@@ -2,13 +2,14 @@
 
     probe.py load DIR nexus|plain [--snapshot]   import the location, resolve every job
     probe.py validate DIR                        check every spec of DIR/job_specs
-    probe.py run DIR REPS LOOPS                  runs of the 20-asset job, both twins alternating
-                                                 (of one partition, in a partitioned location)
+    probe.py run DIR REPS LOOPS [--no-warm-up]   runs of the 20-asset job, both twins alternating
+                                                 (of one partition, in a partitioned location;
+                                                 --no-warm-up: the smoke run's, no untimed run)
     probe.py step DIR nexus|plain JOB            a step process's start: import, one job
-    probe.py mprun DIR nexus|plain [--forkserver]  one multiprocess run of the four-asset job
-                                                 (--forkserver: the smoke run's cheap step
-                                                 processes, forked from a process that has
-                                                 imported the twin's assets)
+    probe.py mprun DIR nexus|plain [--fork]      one multiprocess run of the four-asset job
+                                                 (--fork: the smoke run's cheap step processes,
+                                                 forked from the probe, which has imported
+                                                 Dagster and the twin's assets)
 
 Times are wall-clock seconds (``perf_counter``) with the CPU seconds of the same phase beside
 them; memory is the peak resident set size in MB.
@@ -136,10 +137,10 @@ def validate(folder: str) -> dict[str, Any]:
     return results
 
 
-def run(folder: str, reps: int, loops: int) -> dict[str, Any]:
+def run(folder: str, reps: int, loops: int, warm_up: bool = True) -> dict[str, Any]:
     """Runs of the 20-asset job in process, nexus and plain alternating (A B A B), after one
-    warm-up run each; then one run each with ``loops`` calls of ``for_asset`` and ``render``
-    timed inside every asset.
+    warm-up run each (none without ``warm_up``: ``run.py --smoke``); then one run each with
+    ``loops`` calls of ``for_asset`` and ``render`` timed inside every asset.
 
     In a partitioned location (``run_config.json`` names a ``partition_key``), each run is of
     that partition, with the run config the job's ``PartitionedConfig`` gives it (as a schedule,
@@ -179,7 +180,7 @@ def run(folder: str, reps: int, loops: int) -> dict[str, Any]:
         return elapsed
 
     results: dict[str, Any] = {"nexus": [], "plain": []}
-    for twin in twins:
+    for twin in twins if warm_up else ():
         one_run(twin)
     for _ in range(reps):
         for twin in ("nexus", "plain"):
@@ -214,14 +215,15 @@ def step(folder: str, twin: str, job_name: str) -> dict[str, Any]:
     return results
 
 
-def mprun(folder: str, twin: str, forkserver: bool = False) -> dict[str, Any]:
+def mprun(folder: str, twin: str, fork: bool = False) -> dict[str, Any]:
     """One run of the four-asset job with the multiprocess executor (every step in a process of
     its own, which imports the location again), on a persistent instance in a temporary folder.
     The location is loaded in this process first, untimed: a run worker has it already.
 
-    With ``forkserver`` (``run.py --smoke`` only), the step processes are forked from Dagster's
-    forkserver, which imports the twin's assets once, instead of each being a fresh interpreter:
-    every step still runs in a process of its own, in seconds rather than a minute."""
+    With ``fork`` (``run.py --smoke`` only), the step processes are forked from this process,
+    which has imported Dagster and the twin's assets, instead of each being a fresh interpreter:
+    every step still runs in a process of its own, and imports the location again, in seconds
+    rather than a minute."""
     import tempfile
 
     import dagster as dg
@@ -238,9 +240,8 @@ def mprun(folder: str, twin: str, forkserver: bool = False) -> dict[str, Any]:
     if key is not None:
         run_config = job.partitioned_config.get_run_config_for_partition_key(key)
         tags = {"dagster/partition": key}
-    if forkserver:
-        storage = "dagster._core.storage.sqlite_storage"  # the instance each step opens
-        _fork_steps_from_a_forkserver(["dagster", storage, "nexus_dagster", f"{twin}_assets"])
+    if fork:
+        _fork_steps(f"{twin}_location")
     from dagster._core.definitions.reconstruct import ReconstructableRepository
 
     repo = ReconstructableRepository.for_file(
@@ -274,17 +275,26 @@ MODES: dict[str, Callable[..., dict[str, Any]]] = {
 }
 
 
-def _fork_steps_from_a_forkserver(preload: list[str]) -> None:
-    """Make this process's multiprocess executor fork its step processes from Dagster's
-    forkserver, which imports ``preload`` once: what the executor's ``start_method:
-    {forkserver: {preload_modules: ...}}`` config says, for both twins (the plain twin's flat
-    config mapping has no ``execution`` section to say it in)."""
+def _fork_steps(location: str) -> None:
+    """Make this process's multiprocess executor fork its step processes from this process
+    (the ``fork`` start method), for both twins (the plain twin's flat config mapping has no
+    ``execution`` section to choose a start method in). Each step process drops the module
+    ``location`` and the job this process loaded from it, so that it imports the location
+    again, as a step process does: what Dagster's forkserver with the twin's assets preloaded
+    would give each step, without a new interpreter that imports Dagster for every run."""
+    from dagster._core.definitions.reconstruct import ReconstructableJob
     from dagster._core.executor.multiprocess import MultiprocessExecutor
 
+    def forget_location() -> None:
+        sys.modules.pop(location, None)
+        ReconstructableJob.get_definition.cache_clear()
+        ReconstructableJob.get_repository_definition.cache_clear()
+
+    os.register_at_fork(after_in_child=forget_location)
     init = MultiprocessExecutor.__init__
 
     def forking(self: MultiprocessExecutor, *args: Any, **kwargs: Any) -> None:
-        kwargs.update(start_method="forkserver", explicit_forkserver_preload=preload)
+        kwargs.update(start_method="fork")
         init(self, *args, **kwargs)
 
     MultiprocessExecutor.__init__ = forking  # type: ignore[method-assign]
@@ -300,8 +310,8 @@ def main(argv: list[str]) -> dict[str, Any]:
     if mode == "step":
         return step(args[0], args[1], args[2])
     if mode == "mprun":
-        return mprun(args[0], args[1], "--forkserver" in args)
-    return run(args[0], int(args[1]), int(args[2]))
+        return mprun(args[0], args[1], "--fork" in args)
+    return run(args[0], int(args[1]), int(args[2]), "--no-warm-up" not in args)
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ and the ratio nexus / plain. Each load is a fresh interpreter, so import costs a
     .venv/bin/python bench/run.py --only partitioned --sizes 300 --reps 3
 
 ``--smoke`` proves that every measurement runs and every table prints, in seconds: 5 specs
-over 100 assets, one repetition of each figure, and its figures mean nothing. Its probes are
-forked from this process once it has imported Dagster (not fresh interpreters), and the steps
-of its multiprocess runs are forked from Dagster's forkserver, which has imported the twin's
-assets (not spawned, each importing them again).
+over 100 assets, one repetition of each figure, no untimed warm-up, and its figures mean
+nothing. Its probes are forked from this process once it has imported Dagster (not fresh
+interpreters), and the steps of its multiprocess runs are forked from their probe, which has
+imported the twin's assets (not spawned, each importing Dagster and the assets again); each step
+still imports the twin's location again.
 
 The partitioned figures (table 5) measure the same location with every asset daily-partitioned,
 so that every spec is a partitioned job (a ``PartitionedConfig`` instead of a ``ConfigMapping``):
@@ -185,9 +186,9 @@ def measure_step(folder: Path, job: str, reps: int) -> dict[str, Any]:
 
 def measure_mprun(folder: Path, reps: int, smoke: bool = False) -> dict[str, Any]:
     """Multiprocess runs of the four-asset job, alternating the twins (with ``smoke``, their
-    step processes forked from a forkserver)."""
+    step processes forked from their probe)."""
     runs: dict[str, list[dict[str, Any]]] = {"nexus": [], "plain": []}
-    flags = ["--forkserver"] if smoke else []
+    flags = ["--fork"] if smoke else []
     for _ in range(reps):
         for twin in ("nexus", "plain"):
             runs[twin].append(probe("mprun", str(folder), twin, *flags))
@@ -555,6 +556,12 @@ def machine() -> str:
     )
 
 
+def run_args(args: argparse.Namespace) -> list[str]:
+    """The ``probe.py run`` arguments after the folder: runs of each twin, calls per asset, and
+    with ``--smoke`` no untimed warm-up run."""
+    return [str(args.run_reps), str(args.loops), *(["--no-warm-up"] if args.smoke else [])]
+
+
 def measure_unpartitioned(
     args: argparse.Namespace, sizes: list[str], workdir: Path, results: dict[str, Any]
 ) -> None:
@@ -577,7 +584,7 @@ def measure_unpartitioned(
             file=sys.stderr,
         )
 
-    run = probe("run", str(folders[sizes[0]]), str(args.run_reps), str(args.loops))
+    run = probe("run", str(folders[sizes[0]]), *run_args(args))
     run["reps"] = args.run_reps
     results["run"] = run
 
@@ -644,7 +651,7 @@ def measure_partitioned(
             f"plain {summary['plain']['load']:.2f}s",
             file=sys.stderr,
         )
-    run = probe("run", str(folders[judged]), str(args.run_reps), str(args.loops))
+    run = probe("run", str(folders[judged]), *run_args(args))
     run["reps"] = args.run_reps
     part["run"] = run
     job = json.loads((folders[judged] / "run_config.json").read_text())["mp_job"]

@@ -23,7 +23,7 @@ from tests.conftest import write_specs
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / "bench"
-TIMEOUT = 180.0  # for the benchmark's smoke run (some 40 s of CPU)
+TIMEOUT = 180.0  # for the benchmark's smoke run (some 25 s of CPU)
 SMOKE_ASSETS = 100  # the asset count of `run.py --smoke`: the twins compared are those it measures
 
 HEADINGS = [
