@@ -3,7 +3,8 @@
 A Postgres server from Debian's package (run as the `postgres` user when the tests run as
 root), a code location server (`dagster code-server start`), `dagster-daemon run` and
 `dagster-webserver`, the last two with deploy/workspace.yaml and all of them with
-deploy/dagster.yaml as the instance. Every process is started in a process group of its own and
+deploy/dagster.yaml as the instance (with one setting added: runs are taken off the queue every
+second, see :data:`DEQUEUE_INTERVAL`). Every process is started in a process group of its own and
 every group is killed when the deployment stops.
 
 The daemon starts once the webserver shows the code location loaded, so that its workspace
@@ -208,6 +209,7 @@ class Deployment:
     web_port: int
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
     load_check: dict[str, Any] = field(default_factory=dict)  # what case g asserts
+    _instance: dg.DagsterInstance | None = field(default=None, repr=False)
 
     @property
     def home(self) -> Path:
@@ -277,6 +279,9 @@ class Deployment:
         # waits for its runs) takes seconds each, and nothing of theirs is kept.
         for name in list(self.processes):
             self.kill(name, signal.SIGKILL)
+        if self._instance is not None:
+            self._instance.dispose()
+            self._instance = None
         self.postgres.stop()
 
     # GraphQL against the webserver
@@ -372,8 +377,12 @@ class Deployment:
 
     @contextlib.contextmanager
     def instance(self) -> Iterator[dg.DagsterInstance]:
-        with dg.DagsterInstance.from_config(str(self.home)) as instance:
-            yield instance
+        """The instance of DAGSTER_HOME, opened once (its storages check their Postgres schema
+        when they open, which the polls of run status would otherwise repeat) and disposed of
+        when the deployment stops."""
+        if self._instance is None:
+            self._instance = dg.DagsterInstance.from_config(str(self.home))
+        yield self._instance
 
     def run(self, run_id: str) -> dg.DagsterRun:
         with self.instance() as instance:
@@ -453,18 +462,53 @@ class Deployment:
         )
 
 
+# The executor of every job of the copied location: Dagster's multiprocess executor (its default,
+# a process per step), whose step processes are forked from a `forkserver` that imported these
+# modules once per run, instead of each being a fresh interpreter (`spawn`) that imports them
+# again. Not the location itself: every step process still imports definitions.py and reads the
+# spec files anew (what a spec edited during a run is checked against, case d).
+EXECUTOR_CONFIG = {
+    "start_method": {
+        "forkserver": {"preload_modules": ["dagster", "dagster_postgres", "nexus_dagster"]}
+    }
+}
+
+
 def copy_location(folder: Path) -> Path:
     """The example code location (definitions.py, job_specs/, data/) copied into ``folder``,
-    with one change: ``on_spec_error="isolate"`` in its ``build_definitions`` call."""
+    with two changes in its ``build_definitions`` call: ``on_spec_error="isolate"``, and
+    ``executor=`` the multiprocess executor with the ``forkserver`` start method
+    (:data:`EXECUTOR_CONFIG`)."""
     folder.mkdir(parents=True)
     shutil.copytree(REPO / "job_specs", folder / "job_specs")
     shutil.copytree(REPO / "data", folder / "data", ignore=shutil.ignore_patterns("*-lake"))
     text = (REPO / "definitions.py").read_text()
     call = 'defs = build_definitions(\n    "job_specs",\n'
     assert text.count(call) == 1, "definitions.py no longer builds its defs as expected"
-    text = text.replace(call, call + '    on_spec_error="isolate",\n')
+    assert "import dagster as dg\n" in text, "definitions.py no longer imports dagster as dg"
+    text = text.replace(
+        call,
+        call
+        + '    on_spec_error="isolate",\n'
+        + f"    executor=dg.multiprocess_executor.configured({EXECUTOR_CONFIG!r}),\n",
+    )
     (folder / "definitions.py").write_text(text)
     return folder
+
+
+# The one setting the deployment adds to deploy/dagster.yaml: the daemon takes queued runs off
+# the queue every second, not every 5 s (Dagster's default), which every launched run would wait
+# half of on average.
+DEQUEUE_INTERVAL = "    dequeue_interval_seconds: 1\n"
+
+
+def instance_yaml() -> str:
+    """deploy/dagster.yaml, with :data:`DEQUEUE_INTERVAL` in its run coordinator's config."""
+    text = (DEPLOY / "dagster.yaml").read_text()
+    config = "  class: QueuedRunCoordinator\n  config:\n"
+    assert text.count(config) == 1, "deploy/dagster.yaml no longer configures the run queue"
+    assert "dequeue_interval_seconds" not in text, "deploy/dagster.yaml sets it: drop the override"
+    return text.replace(config, config + DEQUEUE_INTERVAL)
 
 
 def listing(folder: Path) -> dict[str, tuple[int, int, str]]:
@@ -504,7 +548,7 @@ def start_deployment(
         (location / "job_specs" / name).write_text(text)
     home = root / "dagster_home"
     home.mkdir()
-    shutil.copy(DEPLOY / "dagster.yaml", home / "dagster.yaml")
+    (home / "dagster.yaml").write_text(instance_yaml())
     code_port, web_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -517,6 +561,9 @@ def start_deployment(
     env.pop("NEXUS_DAGSTER_CACHE", None)
     deployment = Deployment(root, postgres, location, env, code_port, web_port)
     try:
+        # `nexus-dagster validate` reads no instance: it checks the specs while Postgres starts.
+        validate = [str(BIN / "nexus-dagster"), "validate", "-f", str(deployment.location_file)]
+        deployment.spawn("validate", validate, location)
         postgres.start()
         env.update(postgres.env())
         _prefill_cache(deployment)
@@ -558,8 +605,10 @@ def start_deployment(
 def _prefill_cache(deployment: Deployment) -> None:
     # As deploy/Dockerfile does: check the specs once, which fills the cache of checked specs,
     # then make the specs folder read-only before the code server starts.
-    result = deployment.nexus("validate", "-f", str(deployment.location_file))
-    assert result.returncode == 0, result.stdout + result.stderr
+    # The check was started with Postgres (in `start_deployment`); it is waited for here.
+    returncode = deployment.processes["validate"].wait(timeout=180)
+    assert returncode == 0, deployment.log_tail("validate")
+    del deployment.processes["validate"]
     set_writable(deployment.specs, False)
     deployment.load_check["cache_before_load"] = listing(deployment.cache)
     deployment.load_check["specs_before_load"] = listing(deployment.specs)

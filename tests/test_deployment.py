@@ -2,25 +2,36 @@
 
 Postgres storage (Debian's server, started in a temporary folder), one code location server
 (`dagster code-server start`, which can reload), `dagster-daemon run` (schedules, the run queue,
-run monitoring) and `dagster-webserver`. The instance is deploy/dagster.yaml and the webserver and
-the daemon read deploy/workspace.yaml, both as they are: every connection detail comes from the
+run monitoring) and `dagster-webserver`. The instance is deploy/dagster.yaml (with one setting
+added: the daemon takes runs off the queue every second, not every 5 s) and the webserver and
+the daemon read deploy/workspace.yaml as it is: every connection detail comes from the
 environment. The code location is a copy of the repository's example (definitions.py, job_specs/,
-data/) with two changes: `on_spec_error="isolate"` in its `build_definitions` call, so that a
-broken spec leaves the other jobs running, and one more spec, `deploy_minutely_job`, whose
-schedule runs every minute. Its spec cache is filled by `nexus-dagster validate` and its specs
-folder made read-only before the code server first loads it, as deploy/Dockerfile does.
+data/) with three changes: in its `build_definitions` call, `on_spec_error="isolate"`, so that a
+broken spec leaves the other jobs running, and `executor=` Dagster's multiprocess executor (its
+default: each step in a process of its own) with the `forkserver` start method; and one more
+spec, `deploy_minutely_job`, whose schedule runs every minute. Its spec cache is filled by
+`nexus-dagster validate` and its specs folder made read-only before the code server first loads
+it, as deploy/Dockerfile does.
 
 One module fixture starts everything once, and one test walks through the cases in a fixed
 order, each a function below (a to g): later cases see what earlier ones did (runs in the
 instance, edited specs). The schedule's case (b) is split around the others: Dagster's scheduler
-iterates on the minute, so its first tick comes up to a minute after the daemon starts, and the
-test checks the tick's run last instead of waiting for it. The schedule ticks all along: the
-other cases tell their runs from its runs by job name and run id, its spec is never edited, and
-its runs may only fail if they were in flight when case e killed the code server.
+iterates on the minute, so its first tick comes up to a minute after the daemon starts, while
+cases a, c and d run; case e waits, if need be, for that tick's run to succeed before it kills
+the code server (a tick while the server is down would fail, and the next come a minute later),
+and the test checks the tick's run last. The schedule ticks all along: the other cases tell
+their runs from its runs by job name and run id, its spec is never edited, and its runs may only
+fail if they ticked between case e's last look at them and the restarted code server being up.
+
+The step processes of a run are forked from a server process that imported Dagster and the
+plugin once for the run, instead of each importing them again (`EXECUTOR_CONFIG` in
+tests/deploy_support.py); each still imports the location and reads its specs anew, as case d
+needs.
 """
 
 from __future__ import annotations
 
+import concurrent.futures
 import datetime
 import errno
 import json
@@ -50,8 +61,9 @@ pytestmark = pytest.mark.timeout(900)
 
 # Dagster's scheduler iterates when the daemon starts, which records a schedule RUNNING by default
 # as started then, and on each minute: the first tick comes within a minute of the daemon's start
-# (the deployment starts the daemon once the location is loaded), or a minute later if the code
-# server was down at that tick (case e kills it), or if that tick's run was killed with it.
+# (the deployment starts the daemon once the location is loaded). A tick while the code server is
+# down fails and a run in flight dies with it, and the next tick comes a minute later: case e
+# waits for the first tick's run to succeed before it kills the code server.
 SCHEDULE_TIMEOUT = 150.0
 SCHEDULE = "deploy_every_minute"
 MINUTELY_JOB = "deploy_minutely_job"
@@ -280,9 +292,50 @@ def d_a_run_in_flight_during_an_edit_never_mixes_values(deployment: Deployment) 
     print(f"in-flight run ended {status.value}; materialized: {sorted(recorded)}")
 
 
+def _scheduled_runs(
+    deployment: Deployment, which: Callable[[dg.DagsterRun], bool]
+) -> list[dg.DagsterRun]:
+    """The runs of the schedule for which ``which`` holds, newest first."""
+    with deployment.instance() as instance:
+        scheduled = instance.get_runs(dg.RunsFilter(tags={"dagster/schedule_name": SCHEDULE}))
+    return [run for run in scheduled if which(run)]
+
+
+def _scheduled_success(
+    deployment: Deployment, since: datetime.datetime | None
+) -> dg.DagsterRun | None:
+    """The schedule's first successful run, or None; fails on a run of it that ended otherwise
+    and ticked after ``since`` (any, if None)."""
+    scheduled = _scheduled_runs(deployment, lambda run: True)
+    for run in scheduled:
+        ticked = datetime.datetime.fromisoformat(run.tags[SCHEDULED_TIME_TAG])
+        if run.status in FINISHED - {dg.DagsterRunStatus.SUCCESS} and (
+            since is None or ticked > since
+        ):
+            pytest.fail(
+                f"run {run.run_id} of schedule {SCHEDULE} (tick {ticked}) ended "
+                f"{run.status.value}:\n{deployment.failures(run.run_id)}\n{deployment.logs()}"
+            )
+    succeeded = [run for run in scheduled if run.status == dg.DagsterRunStatus.SUCCESS]
+    return succeeded[-1] if succeeded else None  # the first to tick (newest come first)
+
+
 def _kill_and_restart_code_server(deployment: Deployment) -> dict[str, str]:
     """SIGKILL the code server's process group, start it again on its port, and wait for the
     webserver to show the location from the new server; returns its jobs."""
+    # A tick while the server is down fails, and a run of the schedule in flight would die with
+    # it: the kill waits until the schedule's first tick has a successful run (which case b
+    # checks) and none of its runs is in flight. Every run of it so far must have succeeded
+    # (nothing killed them); one that ticks between this look and the restart may fail.
+    wait_until(
+        f"a successful run of schedule {SCHEDULE}, and none in flight",
+        lambda: (
+            _scheduled_success(deployment, None) is not None
+            and not _scheduled_runs(deployment, lambda run: run.status not in FINISHED)
+        ),
+        SCHEDULE_TIMEOUT + RUN_TIMEOUT,
+        deployment.logs,
+    )
     before = deployment.version_key()
     process = deployment.processes["code_server"]
     deployment.kill("code_server", signal.SIGKILL)
@@ -307,7 +360,14 @@ def e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
         "name: broken_deploy_job\nselection:\n  - sales_ingestion_asset\n  - no_such_asset\n"
     )
     try:
-        checked = deployment.nexus("validate", "-f", str(deployment.location_file))
+        # `validate` checks the specs while the code server is killed and restarted.
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            validating = pool.submit(
+                deployment.nexus, "validate", "-f", str(deployment.location_file)
+            )
+            jobs = _kill_and_restart_code_server(deployment)
+            restarted = datetime.datetime.now(datetime.UTC)
+            checked = validating.result()
         assert checked.returncode == 1, checked.stdout + checked.stderr
         # `path:line:col: message`; compared from the line number on, whatever the path's form.
         problems = [
@@ -317,24 +377,22 @@ def e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
         ]
         assert any("no_such_asset" in problem for problem in problems), checked.stdout
 
-        jobs = _kill_and_restart_code_server(deployment)
-        restarted = datetime.datetime.now(datetime.UTC)
-
         # Every other job still loads and launches (on_spec_error="isolate")...
         assert {"sales_job", "daily_report_job", "daily_orders_job", MINUTELY_JOB} <= set(jobs)
+        for problem in problems:
+            assert problem in jobs["broken_deploy_job"], jobs["broken_deploy_job"]
         run_id, _ = deployment.launch(
             "sales_job", {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
         )
+        # (the broken job's run, checked below, runs beside it)
+        broken_run_id, _ = deployment.launch("broken_deploy_job", {})
         deployment.wait_for_success(run_id)
         assert values(deployment.recorded_params(run_id))["sales_ingestion_asset"] == {
             "source_bucket": "sales-raw",
             "target_bucket": "edited-lake",
         }
-        # ...and the broken spec is a job that shows its problem lines and whose run fails
-        # with them when it starts, before any asset's code runs.
-        for problem in problems:
-            assert problem in jobs["broken_deploy_job"], jobs["broken_deploy_job"]
-        broken_run_id, _ = deployment.launch("broken_deploy_job", {})
+        # ...and the broken spec is a job that shows its problem lines (checked above) and whose
+        # run fails with them when it starts, before any asset's code runs.
         assert deployment.wait_for_run(broken_run_id) == dg.DagsterRunStatus.FAILURE
         failures = deployment.failures(broken_run_id)
         for problem in problems:
@@ -353,14 +411,17 @@ def f_the_command_line_reads_runs_from_postgres(
     deployment: Deployment, runs: dict[str, str]
 ) -> None:
     location = ["-f", str(deployment.location_file)]
-    listed = deployment.nexus("runs", "sales_job", "--json", *location)
+    # `runs` and `diff` only read: they run side by side.
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        listing = pool.submit(deployment.nexus, "runs", "sales_job", "--json", *location)
+        diffing = pool.submit(deployment.nexus, "diff", runs["a"], runs["c"], "--json", *location)
+        listed, diff = listing.result(), diffing.result()
     assert listed.returncode == 0, listed.stdout + listed.stderr
     found = {entry["run_id"]: entry for entry in json.loads(listed.stdout)}
     assert {runs["a"], runs["c"], runs["e"]} <= set(found)
     assert found[runs["a"]]["status"] == "SUCCESS"
     assert found[runs["a"]]["values"] == {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
 
-    diff = deployment.nexus("diff", runs["a"], runs["c"], "--json", *location)
     assert diff.returncode == 1, diff.stdout + diff.stderr  # 1: the runs differ
     assets = json.loads(diff.stdout)["assets"]
     for asset in ("sales_ingestion_asset", "marketing_ingestion_asset"):
@@ -401,26 +462,13 @@ def g_the_code_server_loaded_read_only_specs_from_the_prefilled_cache(
 def b_the_schedule_ticked_through_the_daemon(
     deployment: Deployment, restarted: datetime.datetime
 ) -> None:
-    """A spec's schedule, part two: the daemon's scheduler ticked it (at any time during the
-    other cases) and the run took the schedule's values and the spec's."""
-
-    def scheduled_success() -> dg.DagsterRun | None:
-        with deployment.instance() as instance:
-            scheduled = instance.get_runs(dg.RunsFilter(tags={"dagster/schedule_name": SCHEDULE}))
-        for run in scheduled:
-            ticked = datetime.datetime.fromisoformat(run.tags[SCHEDULED_TIME_TAG])
-            if run.status in FINISHED - {dg.DagsterRunStatus.SUCCESS} and ticked > restarted:
-                # Only a run in flight while case e killed the code server may fail.
-                pytest.fail(
-                    f"run {run.run_id} of schedule {SCHEDULE} (tick {ticked}) ended "
-                    f"{run.status.value}:\n{deployment.failures(run.run_id)}\n{deployment.logs()}"
-                )
-        succeeded = [run for run in scheduled if run.status == dg.DagsterRunStatus.SUCCESS]
-        return succeeded[-1] if succeeded else None  # the first to tick (newest come first)
-
+    """A spec's schedule, part two: the daemon's scheduler ticked it (while cases a to d ran, or
+    before case e killed the code server) and the run took the schedule's values and the
+    spec's."""
+    # Only a run that ticked while case e killed and restarted the code server may fail.
     run = wait_until(
         f"a successful run of schedule {SCHEDULE}",
-        scheduled_success,
+        lambda: _scheduled_success(deployment, restarted),
         SCHEDULE_TIMEOUT + RUN_TIMEOUT,
         deployment.logs,
     )
