@@ -33,7 +33,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-_NEXUS = '''
+_NEXUS = """
 import dagster as dg
 from nexus_dagster import NexusParams, build_definitions, nexus_asset
 
@@ -48,9 +48,9 @@ assets = []
 for i in range(COUNT):
     assets.append(_make(f"a{i}", assets[-1:]))
 defs = build_definitions(SPECS, assets=assets)
-'''
+"""
 
-_PLAIN = '''
+_PLAIN = """
 import dagster as dg
 
 def _make(name, deps, i):
@@ -69,7 +69,7 @@ assets = []
 for i in range(COUNT):
     assets.append(_make(f"a{i}", assets[-1:], i))
 defs = dg.Definitions(assets=assets)
-'''
+"""
 
 
 def write_location(folder: Path, count: int) -> None:
