@@ -5,8 +5,8 @@ disagreed on partitioned assets), and both report every problem in the same line
 `dagster definitions validate` runs as a process of its own, Dagster's command line as users run
 it (forked from a process that has imported Dagster, `forked_dagster`: it imports the code
 location anew); `nexus-dagster validate` runs in this process (`invoke`), one code location after
-another. The broken fixture folders are
-checked together, as one folder, with the spec cache cold, warm and off."""
+another. The broken fixture folders are checked together, as one folder, with the spec cache cold,
+warm and off."""
 
 from __future__ import annotations
 
