@@ -27,10 +27,11 @@ run-dg: $(STAMP)
 		$(CURDIR)/$(BIN)/dagster dev -h 127.0.0.1 -p 3000 -m nexus_example.definitions -d src
 
 # pytest exits 5 when it collects no test; that must fail, so it is left as it is. The tests
-# run over both cores (a module whose expensive fixture must start once is one xdist group) and
-# in a shuffled order (pytest-randomly prints the seed; `--randomly-seed=N` repeats one order).
+# run over both cores (a module whose expensive fixture must start once is one xdist group; the
+# longest modules start first, in tests/conftest.py's order, which xdist keeps) and in a
+# shuffled order (pytest-randomly prints the seed; `--randomly-seed=N` repeats one order).
 # `make test PYTEST_WORKERS=` runs them in one process.
-PYTEST_WORKERS ?= -n 2 --dist loadgroup
+PYTEST_WORKERS ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
 test: $(STAMP)
 	$(BIN)/ruff check nexus_dagster tests definitions.py examples
