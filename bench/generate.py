@@ -177,8 +177,9 @@ def make_spec(rng: random.Random, name: str, selected: list[Asset], schedule: bo
 
 
 def flat_fields(spec: Spec, selected: list[Asset]) -> dict[str, tuple[str, bool, Any]]:
-    """The launchpad fields a user writes by hand for the plain twin: what the contract's §4
-    gives for this spec (shared fields, every ``asset.param``, defaults, required-ness)."""
+    """The launchpad fields a user writes by hand for the plain twin: those the rules of
+    docs/parameters.md give this spec (shared fields, every ``asset.param``, defaults,
+    required-ness)."""
     fields: dict[str, tuple[str, bool, Any]] = {}
     shared = dict.fromkeys(
         [*(n for n in spec.params_schema if "." not in n), *spec.parameter_values]
