@@ -1,19 +1,21 @@
 """A spec edited while a run is in flight must not silently change what later steps see: each
-step of the multiprocess executor rebuilds the job from the files."""
+step of the multiprocess executor rebuilds the job from the files.
+
+The launching ``dagster job execute`` is a process of its own forked from one that has imported
+Dagster (``forked_dagster``); it imports the location anew, and its steps are processes of their
+own, forked from a forkserver, each importing the location and reading the specs again."""
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
 from .conftest import new_dagster_home, write_specs
+from .forked_dagster import dagster
 
 LOCATION = Path(__file__).parent / "locations" / "consistency_location.py"
-DAGSTER = str(Path(sys.executable).parent / "dagster")
 CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
 # Each step in a process of its own, forked from a server that has imported Dagster once (the
 # `forkserver` start method) instead of a new interpreter importing it again for every step:
@@ -41,12 +43,10 @@ def test_later_steps_use_launch_values_or_fail_clearly(
         "PROBE_OUT": str(tmp_path / "out"),
         "EDIT_SPEC_DURING_RUN": "1" if edit else "",
     }
-    result = subprocess.run(
-        [DAGSTER, "job", "execute", "-f", str(LOCATION), "-j", "edit_job", "-c", str(run_config)]
+    result = dagster(
+        ["job", "execute", "-f", str(LOCATION), "-j", "edit_job", "-c", str(run_config)]
         + (["--tags", json.dumps({"dagster/partition": "b"})] if partitioned else []),
         env=env,
-        capture_output=True,
-        text=True,
         timeout=CLI_TIMEOUT,
     )
     output = result.stdout + result.stderr
