@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -18,13 +17,15 @@ import nexus_dagster
 from nexus_dagster import NexusParamError, NexusParams, NexusSpecError, build_definitions
 
 from .conftest import REPO, example_location, new_dagster_home, write_specs
+from .forked_dagster import dagster
 
 LOCATIONS = Path(__file__).parent / "locations"
 sys.path.insert(0, str(LOCATIONS))
 import probe_location  # noqa: E402
 
-DAGSTER = str(Path(sys.executable).parent / "dagster")
 CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
+# `dagster job execute` runs as a process of its own forked from one that has imported Dagster
+# (`forked_dagster`): it imports the code location anew, as a new `dagster` process would.
 # Each step in a process of its own, forked from a server that has imported Dagster once (the
 # `forkserver` start method) instead of a new interpreter importing it again for every step:
 # each step still imports the code location, and so builds the job from the spec files.
@@ -170,21 +171,10 @@ def test_dagster_cli_multiprocess_each_step_sees_its_values(tmp_path: Path) -> N
         )
     )
     env = {**os.environ, "PROBE_OUT": str(out), "DAGSTER_HOME": str(home)}
-    result = subprocess.run(
-        [
-            DAGSTER,
-            "job",
-            "execute",
-            "-f",
-            str(LOCATIONS / "probe_location.py"),
-            "-j",
-            "probe_job",
-            "-c",
-            str(run_yaml),
-        ],
+    result = dagster(
+        ["job", "execute", "-f", str(LOCATIONS / "probe_location.py"), "-j", "probe_job"]
+        + ["-c", str(run_yaml)],
         env=env,
-        capture_output=True,
-        text=True,
         timeout=CLI_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
@@ -208,23 +198,12 @@ def test_example_sales_job_through_dagster_cli(tmp_path: Path, example_data: Pat
         # the steps in the launching process: the multiprocess executor is the test above's
         "execution: {config: {in_process: {}}}\n"
     )
-    result = subprocess.run(
-        [
-            DAGSTER,
-            "job",
-            "execute",
-            "-f",
-            str(REPO / "definitions.py"),
-            "-j",
-            "sales_job",
-            "-c",
-            str(run_yaml),
-        ],
+    result = dagster(
+        ["job", "execute", "-f", str(REPO / "definitions.py"), "-j", "sales_job"]
+        + ["-c", str(run_yaml)],
         env={**os.environ, "DAGSTER_HOME": str(home)},
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
         cwd=tmp_path,
+        timeout=CLI_TIMEOUT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     sales = (example_data / "sales-lake" / "sales.csv").read_text().splitlines()
