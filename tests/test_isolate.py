@@ -16,9 +16,9 @@ from nexus_dagster import NexusError, NexusParams, NexusSpecError, build_definit
 
 from .cli_support import invoke
 from .conftest import write_specs
+from .forked_dagster import dagster
 
 TESTS = Path(__file__).parent
-BIN = Path(sys.executable).parent
 ANY_SPECS = TESTS / "locations" / "any_specs_location.py"
 CLI_TIMEOUT = 180  # seconds, for a `dagster` command
 
@@ -179,16 +179,14 @@ def _env(specs: Path) -> dict[str, str]:
 
 
 def _cli(command: list[str], specs: Path) -> subprocess.CompletedProcess[str]:
-    """A ``dagster`` command on the location, as a process (its log lines are what it shows)."""
+    """A ``dagster`` command on the location, as a process (its log lines are what it shows),
+    forked from one that has imported Dagster (``forked_dagster``): it imports the location, and
+    reads its environment and specs folder, anew."""
     env = {**os.environ, **_env(specs)}
     env.pop("DAGSTER_HOME", None)
     env.pop("DAGSTER_IS_DEFS_VALIDATION_CLI", None)
-    return subprocess.run(
-        [str(BIN / "dagster"), *command, "-f", str(ANY_SPECS), "-d", str(ANY_SPECS.parent)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=CLI_TIMEOUT,
+    return dagster(
+        [*command, "-f", str(ANY_SPECS), "-d", str(ANY_SPECS.parent)], env=env, timeout=CLI_TIMEOUT
     )
 
 
