@@ -6,7 +6,6 @@ import importlib.util
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import dagster as dg
@@ -15,9 +14,9 @@ import pytest
 from nexus_dagster import NexusSpecError, load_job_specs
 
 from .conftest import new_dagster_home, write_specs
+from .forked_dagster import dagster
 
 LOCATIONS = Path(__file__).parent / "locations"
-DAGSTER = str(Path(sys.executable).parent / "dagster")
 SECRET = "tok-Zq81-very-secret-value"
 CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
 # The run's one step in the launching process: what Dagster stores and prints is tested, not
@@ -34,18 +33,11 @@ def run_orders_job(
     if env_value is not None:
         env["ORDERS_API_TOKEN"] = env_value
     (tmp_path / "run.yaml").write_text(IN_PROCESS + run_config)
-    command = [
-        DAGSTER,
-        "job",
-        "execute",
-        "-f",
-        str(LOCATIONS / "secret_location.py"),
-        "-j",
-        "orders_job",
-        "-c",
-        str(tmp_path / "run.yaml"),
-    ]
-    result = subprocess.run(command, env=env, capture_output=True, text=True, timeout=CLI_TIMEOUT)
+    # a process of its own, forked from one that has imported Dagster (`forked_dagster`): it
+    # imports the location anew, with this environment
+    command = ["job", "execute", "-f", str(LOCATIONS / "secret_location.py"), "-j", "orders_job"]
+    command += ["-c", str(tmp_path / "run.yaml")]
+    result = dagster(command, env=env, timeout=CLI_TIMEOUT)
     return result, home
 
 
