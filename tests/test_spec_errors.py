@@ -7,8 +7,6 @@ only one, with the expected `key: message` fragment, line and column.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import textwrap
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +19,7 @@ from nexus_dagster.errors import SpecProblem
 from nexus_dagster.spec import load_job_specs
 
 from .conftest import new_dagster_home, write_specs
+from .forked_dagster import dagster
 
 
 @nexus_asset(params={"source_bucket": "string!", "target_bucket": "string!", "batch_size": "int"})
@@ -778,16 +777,9 @@ def test_spec_error_surfaces_when_dagster_cli_loads_the_location(tmp_path: Path)
         )
     )
     home = new_dagster_home(tmp_path / "home")
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "dagster"),
-            "definitions",
-            "validate",
-            "-f",
-            str(location),
-        ],
-        capture_output=True,
-        text=True,
+    # a process of its own, forked from one that has imported Dagster (`forked_dagster`)
+    result = dagster(
+        ["definitions", "validate", "-f", str(location)],
         cwd=tmp_path,
         env={**os.environ, "DAGSTER_HOME": str(home)},
         timeout=120,
