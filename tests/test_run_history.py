@@ -4,8 +4,10 @@ real instance with a persistent ``DAGSTER_HOME``, and ``schema --assets`` checke
 
 The instance is filled in this process (``execute_in_process`` against it, with the run config
 and tags a launch would give), except the partitioned ``daily`` run, which the ``dagster job
-execute`` CLI launches (multiprocess executor, partition given by tag): the history must read
-the runs the CLI launches as well. The commands run in this process too (``invoke``)."""
+execute`` CLI launches (partition given by tag; its steps in the launching process, the
+in-process executor): the history must read the runs the CLI launches as well. That command is
+a process of its own, forked from one that has imported Dagster (``forked_dagster``), running
+beside the in-process runs. The commands run in this process too (``invoke``)."""
 
 from __future__ import annotations
 
@@ -15,8 +17,8 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,12 +32,12 @@ from nexus_dagster.spec import load_job_specs
 
 from .cli_support import invoke
 from .conftest import REPO, new_dagster_home
+from .forked_dagster import dagster
 from .test_cli import VAULT, Run, example_copy, run_all, snapshot
 
 # One instance for the whole module, filled once: its tests stay on one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_run_history")
 
-DAGSTER = str(Path(sys.executable).parent / "dagster")
 WAIT = 180.0  # for a run launched by the dagster CLI, on 2 busy cores
 SALES_A = {"marketing_ingestion_asset.source_bucket": "mkt-raw"}
 SALES_B = {
@@ -46,6 +48,9 @@ SALES_B = {
 DAILY = {"target_bucket": "orders-lake-p", "min_amount": 5}
 EXTRA = {"target_bucket": "orders-lake-x", "not_a_field": 1}
 PARTITION = {"dagster/partition": "2026-11-05"}
+# The CLI's run executes its steps in the launching process: that the history reads a run the CLI
+# launched is tested, not where its steps run.
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 def _values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -122,22 +127,27 @@ class History:
         return result.run_id
 
     def start_cli_launch(
-        self, folder: Path, job: str, config: Mapping[str, Any], case: str, tags: Mapping[str, str]
-    ) -> subprocess.Popen[bytes]:
-        """Start ``dagster job execute`` of ``job`` (multiprocess executor), tagged ``case``;
-        its output goes to ``<root>/<case>.log``."""
+        self,
+        threads: ThreadPoolExecutor,
+        folder: Path,
+        job: str,
+        config: Mapping[str, Any],
+        case: str,
+        tags: Mapping[str, str],
+    ) -> Future[subprocess.CompletedProcess[str]]:
+        """Start ``dagster job execute`` of ``job`` (in-process executor), tagged ``case``, in a
+        process of its own (``forked_dagster``) that one of ``threads`` waits for."""
         config_file = self.root / f"{case}.yaml"
-        config_file.write_text(json.dumps(config))
+        config_file.write_text(json.dumps({**config, **IN_PROCESS}))
         location = next(folder.glob("*.py"))
-        with (self.root / f"{case}.log").open("wb") as log:
-            return subprocess.Popen(
-                [DAGSTER, "job", "execute", "-f", location.name, "-j", job, "-c", str(config_file)]
-                + ["--tags", json.dumps({"case": case, **tags})],
-                cwd=folder,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env={**os.environ, **self.env},
-            )
+        return threads.submit(
+            dagster,
+            ["job", "execute", "-f", location.name, "-j", job, "-c", str(config_file)]
+            + ["--tags", json.dumps({"case": case, **tags})],
+            cwd=folder,
+            env={**os.environ, **self.env},
+            timeout=WAIT,
+        )
 
 
 @pytest.fixture(scope="module")
@@ -168,10 +178,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         # The first run creates the instance's storage; the CLI's run goes on beside the
         # in-process ones (the order within each job's runs is what the tests read back).
         h.ids["a"] = h.launch(h.example, "sales_job", SALES_A, "a")
-        daily = h.start_cli_launch(
-            h.example, "daily_orders_job", _values(DAILY), "daily", PARTITION
-        )
-        try:
+        with ThreadPoolExecutor(max_workers=1) as threads:
+            launched = h.start_cli_launch(
+                threads, h.example, "daily_orders_job", _values(DAILY), "daily", PARTITION
+            )
             h.ids["b"] = h.launch(h.example, "sales_job", SALES_B, "b")
             h.ids["failed"] = h.launch(
                 h.example,
@@ -183,12 +193,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
             for case, key in (("vault_1", "NEXUS_CLI_TEST_KEY"), ("vault_2", "NEXUS_OTHER_KEY")):
                 config = {"vault_reader.api_key": {"env": key}}
                 h.ids[case] = h.launch(vault, "vault_job", config, case)
-            daily.wait(timeout=WAIT)
-        finally:
-            if daily.poll() is None:
-                daily.kill()
-                daily.wait()
-        output = (root / "daily.log").read_text()[-3000:]
+            daily = launched.result()  # killed after WAIT seconds
+        output = (daily.stdout + daily.stderr)[-3000:]
         assert daily.returncode == 0, output
         daily_id = _run_id(home, "daily")
         assert daily_id is not None, output
