@@ -1,7 +1,8 @@
 """A killed edit leaves the old file or the new one, never a torn one, and never a held lock.
 
-Each edit is a real ``nexus-dagster update`` process, stopped inside its critical window: its
-atomic write (``nexus_dagster.edit_transaction``) is wrapped in that process alone so that, at
+Each edit is ``nexus-dagster update`` in a real process of its own (forked from the test's, with
+Dagster and the plugin imported), stopped inside its critical window: its atomic write
+(``nexus_dagster.edit_transaction``) is wrapped in that process alone so that, at
 a chosen step, it writes a marker file and sleeps, holding the specs folder's lock. The test
 waits for the marker, checks the lock is held, kills the process group with SIGKILL, and then
 checks what is left.
@@ -9,11 +10,11 @@ checks what is left.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import shutil
 import signal
-import subprocess
-import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -21,12 +22,14 @@ from typing import Any
 import pytest
 from filelock import FileLock, Timeout
 
+import nexus_dagster.edit_transaction as transaction
+from nexus_dagster.cli import main
 from nexus_dagster.edit_transaction import LOCK_NAME, LOCK_TIMEOUT_SECONDS
 from nexus_dagster.yaml_source import load_yaml
 
+from .cli_support import invoke
 from .conftest import REPO
 
-NEXUS = str(Path(sys.executable).parent / "nexus-dagster")
 WAIT = 120.0  # a run or a subprocess on 2 cores
 SPECS = [
     "daily_orders_job.yaml",
@@ -35,52 +38,47 @@ SPECS = [
     "sales_sample_job.yaml",
 ]
 
-# Runs `nexus-dagster update` in this process, its write stopped at STAGE:
-#   locked   - the lock is held, nothing is written yet (before the temporary file is made);
-#   written  - the temporary file is written and synced, not yet put in place;
-#   replaced - the temporary file has replaced the spec; the lock is still held.
-# Only the transaction module's `os` and `tempfile` are wrapped, nothing else in the process.
-STOPPED_EDIT = """
-import os, sys, tempfile, time
-from pathlib import Path
 
-import nexus_dagster.edit_transaction as transaction
-from nexus_dagster.cli import main
+def stopped_edit(cwd: Path, stage: str, marker: Path, value: int, log: Path) -> None:
+    """``nexus-dagster update`` of ``batch_size`` to ``value`` in ``cwd``, its write stopped at
+    ``stage``, in a process forked from this one (a session of its own, its output to ``log``):
+      locked   - the lock is held, nothing is written yet (before the temporary file is made);
+      written  - the temporary file is written and synced, not yet put in place;
+      replaced - the temporary file has replaced the spec; the lock is still held.
+    Only the transaction module's ``os`` and ``tempfile`` are wrapped, in that process alone."""
+    os.setsid()
+    output = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.dup2(output, 1)
+    os.dup2(output, 2)
+    os.chdir(cwd)
 
-stage, marker, value = sys.argv[1], Path(sys.argv[2]), sys.argv[3]
+    def stop() -> None:
+        marker.write_text(str(os.getpid()))
+        time.sleep(600)
 
+    class Tempfile:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(tempfile, name)
 
-def stop():
-    marker.write_text(str(os.getpid()))
-    time.sleep(600)
+        def mkstemp(self, *args: Any, **kwargs: Any) -> tuple[int, str]:
+            if stage == "locked":
+                stop()
+            return tempfile.mkstemp(*args, **kwargs)
 
+    class Os:
+        def __getattr__(self, name: str) -> Any:
+            return getattr(os, name)
 
-class Tempfile:
-    def __getattr__(self, name):
-        return getattr(tempfile, name)
+        def replace(self, src: str, dst: str) -> None:
+            if stage == "written":
+                stop()
+            os.replace(src, dst)
+            if stage == "replaced":
+                stop()
 
-    def mkstemp(self, *args, **kwargs):
-        if stage == "locked":
-            stop()
-        return tempfile.mkstemp(*args, **kwargs)
-
-
-class Os:
-    def __getattr__(self, name):
-        return getattr(os, name)
-
-    def replace(self, src, dst):
-        if stage == "written":
-            stop()
-        os.replace(src, dst)
-        if stage == "replaced":
-            stop()
-
-
-transaction.tempfile = Tempfile()
-transaction.os = Os()
-main(["update", "sales_job", "--set", f"sales_ingestion_asset.batch_size={value}"])
-"""
+    transaction.tempfile = Tempfile()  # type: ignore[assignment]
+    transaction.os = Os()  # type: ignore[assignment]
+    main(["update", "sales_job", "--set", f"sales_ingestion_asset.batch_size={value}"])
 
 
 def example_copy(folder: Path) -> Path:
@@ -116,28 +114,24 @@ def lock_is_free(specs: Path) -> bool:
 def kill_at(cwd: Path, stage: str, value: int) -> None:
     """Run an update of ``batch_size`` to ``value``, stopped at ``stage``; SIGKILL it there."""
     marker = cwd.parent / f"{stage}.marker"
-    with (cwd.parent / f"{stage}.log").open("w+b") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", STOPPED_EDIT, stage, str(marker), str(value)],
-            cwd=cwd,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        try:
-            deadline = time.monotonic() + WAIT
-            while not marker.exists() and process.poll() is None:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"the edit did not reach `{stage}` in {WAIT:.0f} s")
-                time.sleep(0.05)
-            log.seek(0)
-            assert marker.exists(), f"the edit ended before `{stage}`:\n{log.read().decode()}"
-            assert not lock_is_free(cwd / "job_specs"), f"the lock is not held at `{stage}`"
-        finally:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=WAIT)
-    assert process.returncode == -signal.SIGKILL
+    log = cwd.parent / f"{stage}.log"
+    process = multiprocessing.get_context("fork").Process(
+        target=stopped_edit, args=(cwd, stage, marker, value, log)
+    )
+    process.start()
+    try:
+        deadline = time.monotonic() + WAIT
+        while not marker.exists() and process.is_alive():
+            if time.monotonic() > deadline:
+                pytest.fail(f"the edit did not reach `{stage}` in {WAIT:.0f} s")
+            time.sleep(0.05)
+        assert marker.exists(), f"the edit ended before `{stage}`:\n{log.read_text()}"
+        assert not lock_is_free(cwd / "job_specs"), f"the lock is not held at `{stage}`"
+    finally:
+        if process.is_alive():
+            os.killpg(process.pid, signal.SIGKILL)  # its session's group: its pid
+        process.join(timeout=WAIT)
+    assert process.exitcode == -signal.SIGKILL
     assert lock_is_free(cwd / "job_specs"), f"a process killed at `{stage}` left the lock held"
 
 
@@ -171,14 +165,8 @@ def test_killed_edits_leave_the_old_or_the_new_file(tmp_path: Path) -> None:
 
     # The lock can be taken again at once, and the leftover never counts as a spec.
     started = time.monotonic()
-    update = subprocess.run(
-        [NEXUS, "update", "sales_job", "--set", "sales_ingestion_asset.batch_size=14"],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=WAIT,
-    )
-    assert update.returncode == 0, update.stderr
+    update = invoke(["update", "sales_job", "--set", "sales_ingestion_asset.batch_size=14"], cwd)
+    assert update.code == 0, update.err
     assert time.monotonic() - started < LOCK_TIMEOUT_SECONDS
     assert batch_size(spec) == 14
     assert sorted(p.name for p in specs.iterdir() if p.suffix in (".yaml", ".yml")) == SPECS
