@@ -1,7 +1,8 @@
-"""Declarative automation through the real daemon of `dagster dev`: an automation condition
-sensor (running by default) requests a run of an asset whose condition holds while it was never
-materialized (tests/locations/automation_location.py); the run it launches has no run config,
-and the asset takes the values of its `asset_defaults` spec."""
+"""Declarative automation through the real daemon, `dagster-daemon run` (what `dagster dev`
+starts beside its webserver, which plays no part here): an automation condition sensor (running
+by default) requests a run of an asset whose condition holds while it was never materialized
+(tests/locations/automation_location.py); the run it launches has no run config, and the asset
+takes the values of its `asset_defaults` spec."""
 
 import json
 import os
@@ -13,10 +14,10 @@ import dagster as dg
 import pytest
 
 from .conftest import new_dagster_home, write_specs
-from .ui_support import DAGSTER, _stop, free_port
+from .ui_support import DAGSTER, _stop
 
 LOCATION = Path(__file__).parent / "locations" / "automation_location.py"
-# `dagster dev` starts within START_TIMEOUT; its daemon's first evaluation of the sensor requests
+# The daemon starts within START_TIMEOUT; its first evaluation of the sensor requests
 # the run at once, and the run ends within RUN_TIMEOUT.
 START_TIMEOUT = 120.0
 RUN_TIMEOUT = 180.0
@@ -44,8 +45,8 @@ def test_automation_condition_sensor_runs_the_asset_with_its_spec_values(tmp_pat
         "NEXUS_TEST_SPECS": str(specs),
         "PROBE_OUT": str(out),
     }
-    log = tmp_path / "dev.log"
-    command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(free_port()), "-f", str(LOCATION)]
+    log = tmp_path / "daemon.log"
+    command = [str(DAGSTER.parent / "dagster-daemon"), "run", "-f", str(LOCATION)]
     with log.open("wb") as sink:
         process = subprocess.Popen(
             command, cwd=tmp_path, env=env, stdout=sink, stderr=subprocess.STDOUT,
