@@ -1,8 +1,10 @@
 """A spec's job on Dagster's distributed engine: the ``dagster-celery`` executor with a real Redis
-broker and a Celery worker process. The run is launched by the ``dagster`` CLI; every step runs
-in the worker, rebuilds the job from the spec files there, and resolves the same values.
+broker and a Celery worker process. The run is launched by the ``dagster`` CLI (``dagster job
+execute``, a process of its own forked from one that has imported Dagster, ``forked_dagster``,
+importing the location anew); every step runs in the worker, rebuilds the job from the spec files
+there, and resolves the same values.
 
-A second run, of a partitioned spec job, is launched beside it on the same broker and worker: its
+A second run, of a partitioned spec job, is launched after it on the same broker and worker: its
 values come under ``resources.params.config.values`` and each step also sees the run's
 partition."""
 
@@ -17,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -26,6 +29,7 @@ import pytest
 import yaml
 
 from .conftest import REPO, new_dagster_home
+from .forked_dagster import dagster
 
 # Redis, the worker and the two runs (seconds to start) are one per module: one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_celery")
@@ -127,26 +131,36 @@ def wait_for_redis(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
         time.sleep(0.1)
 
 
-def wait_for_run(
-    launcher: subprocess.Popen[bytes], worker: subprocess.Popen[bytes], logs: dict[str, Path]
+def run_launched(
+    args: list[str], env: dict[str, str], worker: subprocess.Popen[bytes], worker_log: Path
 ) -> None:
-    # a dead worker would leave the launcher waiting on the broker forever: watch both
-    deadline = time.monotonic() + RUN_TIMEOUT
-    while launcher.poll() is None:
-        if worker.poll() is not None:
-            pytest.fail(
-                f"the Celery worker exited with {worker.returncode}:\n{tail(logs['worker'])}"
-            )
-        if time.monotonic() > deadline:
-            pytest.fail(
-                f"the run did not finish within {RUN_TIMEOUT:.0f} s\n"
-                f"launcher:\n{tail(logs['launcher'])}\nworker:\n{tail(logs['worker'])}"
-            )
-        time.sleep(0.2)
+    """``dagster ARGS`` (a ``dagster job execute``), run to its end while the worker lives."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        launched: Future[subprocess.CompletedProcess[str]] = thread.submit(
+            dagster, args, env=env, cwd=REPO, timeout=RUN_TIMEOUT
+        )
+        # a dead worker would leave the launcher waiting on the broker until it is killed after
+        # RUN_TIMEOUT (`subprocess.TimeoutExpired` below): watch both
+        while not launched.done():
+            if worker.poll() is not None:
+                pytest.fail(
+                    f"the Celery worker exited with {worker.returncode}:\n{tail(worker_log)}"
+                )
+            time.sleep(0.2)
+        launcher = launched.result()
+    output = "\n".join((launcher.stdout + launcher.stderr).splitlines()[-40:])
     assert launcher.returncode == 0, (
         f"`dagster job execute` exited with {launcher.returncode}\n"
-        f"launcher:\n{tail(logs['launcher'])}\nworker:\n{tail(logs['worker'])}"
+        f"launcher:\n{output}\nworker:\n{tail(worker_log)}"
     )
+
+
+def launcher_pid(instance: dg.DagsterInstance, run_id: str) -> int:
+    """The process that ran the run (its launching ``dagster job execute``), as the run's start
+    event names it."""
+    [entry] = instance.all_logs(run_id, of_type=dg.DagsterEventType.RUN_START)
+    assert entry.dagster_event is not None and entry.dagster_event.pid is not None
+    return entry.dagster_event.pid
 
 
 def delegated_steps(instance: dg.DagsterInstance, run_id: str) -> dict[str | None, Any]:
@@ -168,7 +182,7 @@ def run_of(instance: dg.DagsterInstance, job: str) -> dg.DagsterRun:
 
 @pytest.fixture(scope="module")
 def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """Redis, a Celery worker, and two runs on it at once, one of the spec's job and one of the
+    """Redis, a Celery worker, and two runs on it, one of the spec's job and then one of the
     partitioned spec's job, shared by the tests below."""
     redis_server = shutil.which("redis-server")
     require(
@@ -184,7 +198,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     port = free_port()
     broker = f"redis://127.0.0.1:{port}/0"
     home = new_dagster_home(tmp_path / "dagster_home")
-    # the worker and the launchers start together: creating the instance's SQLite tables first
+    # the worker and the first launcher start together: creating the instance's SQLite tables first
     # keeps them from racing to create them
     with dg.DagsterInstance.from_config(str(home)):
         pass
@@ -206,7 +220,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     (tmp_path / "run_partitioned.yaml").write_text(
         yaml.safe_dump({"resources": {"params": {"config": {"values": partitioned_values}}}})
     )
-    names = ("redis", "worker", "launcher", "partitioned_launcher")
+    names = ("redis", "worker")
     logs = {name: tmp_path / f"{name}.log" for name in names}
 
     env = {k: v for k, v in os.environ.items() if k != "NEXUS_CELERY_TOKEN"}
@@ -221,9 +235,9 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     redis_args += ["--save", "", "--appendonly", "no"]
     worker_args = [str(BIN / "dagster-celery"), "worker", "start", "-A", "dagster_celery.app"]
     worker_args += ["-y", str(worker_config), "-n", "nexus-test", "--", "--concurrency=2"]
-    launch_args = [str(BIN / "dagster"), "job", "execute", "-f", str(LOCATION), "-j", JOB]
+    launch_args = ["job", "execute", "-f", str(LOCATION), "-j", JOB]
     launch_args += ["-c", str(tmp_path / "run.yaml")]
-    partitioned_args = [str(BIN / "dagster"), "job", "execute", "-f", str(LOCATION)]
+    partitioned_args = ["job", "execute", "-f", str(LOCATION)]
     partitioned_args += ["-j", PARTITIONED_JOB, "-c", str(tmp_path / "run_partitioned.yaml")]
     partitioned_args += ["--tags", json.dumps({"dagster/partition": PARTITION})]
 
@@ -231,13 +245,12 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     with started(redis_args, env, logs["redis"]) as redis_proc:
         wait_for_redis(redis_proc, port, logs["redis"])
         # the worker has nothing left to do once the runs are done (its shutdown takes seconds)
-        with (
-            started(worker_args, worker_env, logs["worker"], stop=signal.SIGKILL) as worker,
-            started(launch_args, env, logs["launcher"]) as launcher,
-            started(partitioned_args, env, logs["partitioned_launcher"]) as partitioned,
-        ):
-            wait_for_run(launcher, worker, logs)
-            wait_for_run(partitioned, worker, {**logs, "launcher": logs["partitioned_launcher"]})
+        with started(worker_args, worker_env, logs["worker"], stop=signal.SIGKILL) as worker:
+            run_launched(launch_args, env, worker, logs["worker"])
+            run_launched(partitioned_args, env, worker, logs["worker"])
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                launcher = launcher_pid(instance, run_of(instance, JOB).run_id)
+                partitioned = launcher_pid(instance, run_of(instance, PARTITIONED_JOB).run_id)
             records = {step: json.loads((out / f"{step}.json").read_text()) for step in STEPS}
             partitioned_records = {
                 step: json.loads((out / f"{step}.json").read_text()) for step in PARTITIONED_STEPS
@@ -247,8 +260,8 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
                 "partitioned_records": partitioned_records,
                 "home": home,
                 "worker_pid": worker.pid,
-                "launcher_pid": launcher.pid,
-                "partitioned_launcher_pid": partitioned.pid,
+                "launcher_pid": launcher,
+                "partitioned_launcher_pid": partitioned,
             }
 
 
