@@ -36,7 +36,7 @@ import dagster as dg
 import pytest
 
 from .conftest import REPO
-from .ui_support import REPOSITORY, free_port, graphql, in_ci
+from .ui_support import REPOSITORY, copy_example_location, free_port, graphql, in_ci
 
 BIN = Path(sys.executable).parent
 DEPLOY = REPO / "deploy"
@@ -479,21 +479,11 @@ def copy_location(folder: Path) -> Path:
     with two changes in its ``build_definitions`` call: ``on_spec_error="isolate"``, and
     ``executor=`` the multiprocess executor with the ``forkserver`` start method
     (:data:`EXECUTOR_CONFIG`)."""
-    folder.mkdir(parents=True)
-    shutil.copytree(REPO / "job_specs", folder / "job_specs")
-    shutil.copytree(REPO / "data", folder / "data", ignore=shutil.ignore_patterns("*-lake"))
-    text = (REPO / "definitions.py").read_text()
-    call = 'defs = build_definitions(\n    "job_specs",\n'
-    assert text.count(call) == 1, "definitions.py no longer builds its defs as expected"
-    assert "import dagster as dg\n" in text, "definitions.py no longer imports dagster as dg"
-    text = text.replace(
-        call,
-        call
-        + '    on_spec_error="isolate",\n'
-        + f"    executor=dg.multiprocess_executor.configured({EXECUTOR_CONFIG!r}),\n",
+    return copy_example_location(
+        folder,
+        'on_spec_error="isolate",',
+        f"executor=dg.multiprocess_executor.configured({EXECUTOR_CONFIG!r}),",
     )
-    (folder / "definitions.py").write_text(text)
-    return folder
 
 
 # The one setting the deployment adds to deploy/dagster.yaml: the daemon takes queued runs off

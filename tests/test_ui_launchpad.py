@@ -286,7 +286,7 @@ def test_launchpad_of_a_partitioned_job_fills_the_partition_config_and_launches_
         launch.click()
         page.wait_for_url(re.compile(r"/runs/[0-9a-f-]{36}$"))
         run_id = page.url.rsplit("/", 1)[1]
-        # Two steps in their own processes take over 30 s on a 2-core machine.
+        # Its two steps run one after the other in the run's process (ui_support.EXECUTOR).
         webserver.wait_for_run(run_id)
         expect(page.get_by_text("Success", exact=True).first).to_be_visible()
         expect(page.get_by_text(f"partition: {partition}", exact=True).first).to_be_visible()

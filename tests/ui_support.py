@@ -2,14 +2,16 @@
 port, with a temporary DAGSTER_HOME and a private copy of the example data, shared by every test
 of the session and stopped (its whole process group) at the end.
 
-It serves workspace.yaml, the one workspace of the example: every code location these tests
-need (nexus_example). A second location there must not define the example's asset keys again:
-the asset pages and backfills of a key defined twice are not the example's (which is why the dg
-project's `dagster dev` test keeps its own server). Test modules take the server as the
-`dagster_dev` fixture (`dagster_dev = ui_support.dagster_dev` in the module) and are marked
-`pytest.mark.xdist_group("dagster_dev")`, so that pytest-xdist runs them on one worker and the
-server starts once. Each test finds its own runs (by run id, tags, or the runs it saw before),
-never by counting everyone's.
+It serves a copy of the example code location (definitions.py, job_specs/, data/) with its
+workspace.yaml beside it: the one location these tests need (nexus_example), whose runs take
+Dagster's in-process executor unless their config asks for another (:data:`EXECUTOR`), as the
+project's tests do where the multiprocess executor is not the subject. A second location there
+must not define the example's asset keys again: the asset pages and backfills of a key defined
+twice are not the example's (which is why the dg project's `dagster dev` test keeps its own
+server). Test modules take the server as the `dagster_dev` fixture (`dagster_dev =
+ui_support.dagster_dev` in the module) and are marked `pytest.mark.xdist_group("dagster_dev")`,
+so that pytest-xdist runs them on one worker and the server starts once. Each test finds its own
+runs (by run id, tags, or the runs it saw before), never by counting everyone's.
 """
 
 from __future__ import annotations
@@ -32,12 +34,26 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import yaml
 from dagster_graphql import DagsterGraphQLClient
 
 from .conftest import REPO, new_dagster_home
 
 DAGSTER = Path(sys.executable).parent / "dagster"
 LOCATION = "nexus_example"  # from workspace.yaml
+EXECUTOR = (
+    "executor=dg.multi_or_in_process_executor.configured(lambda config: config, config_schema="
+    "dg.Field(dg.multi_or_in_process_executor.config_schema.config_type, "
+    "default_value={'in_process': {}})),"
+)
+"""Added to the copied location's `build_definitions` call: Dagster's default executor, with the
+same config (`execution: {config: {multiprocess: ...}}` or `{in_process: ...}`, which the
+example's sales_sample_job schedule sets) but `in_process` where a run's config chooses neither.
+The runs these tests launch choose neither: every step runs in the run's own process, instead of
+a fresh interpreter per step (each importing Dagster, the plugin and the location again: seconds
+of CPU a step, and a backfill runs a run per partition). What these tests check (the pages, the
+launched config, the values each asset records, the files it writes) is the same on either
+executor; the multiprocess executor is the subject of the deployment and Celery tests."""
 REPOSITORY = "__repository__"  # Dagster's name for the repository of a `Definitions` object
 CHROMIUM = Path("/usr/bin/chromium")
 START_TIMEOUT = 120.0  # for `dagster dev` to serve the location
@@ -51,11 +67,13 @@ run_coordinator:
   config:
     dequeue_interval_seconds: 1
 """
-BACKFILL_INTERVAL = 5
+BACKFILL_INTERVAL = 1
 """Seconds between two iterations of the server's backfill daemon. Dagster's are 30, a constant
 (`dagster._daemon.controller.DEFAULT_DAEMON_INTERVAL_SECONDS`) no setting changes: a backfill
 would wait up to 30 s to start and 30 s more to be seen complete. The server's processes import
-`_SITECUSTOMIZE` (PYTHONPATH), which sets the constant when Dagster's daemon module loads."""
+`_SITECUSTOMIZE` (PYTHONPATH), which sets the constant when Dagster's daemon module loads. (The
+asset daemon takes it too, as the interval of its check for running automation sensors. Idle,
+the daemon process spends about as much CPU at 1 s as at 5 s: some 1.4 s a minute.)"""
 _SITECUSTOMIZE = f"""\
 # The tests' `dagster dev` (tests/ui_support.py): the backfill daemon iterates every
 # {BACKFILL_INTERVAL} s instead of 30.
@@ -245,13 +263,39 @@ def _location_ready(port: int) -> bool:
     return False
 
 
+def copy_example_location(folder: Path, *arguments: str) -> Path:
+    """The example code location (definitions.py, job_specs/, data/ without the `*-lake` buckets
+    runs write) copied into ``folder``, with ``arguments`` (Python, each ending in a comma, e.g.
+    ``on_spec_error="isolate",``) added to its ``build_definitions`` call."""
+    folder.mkdir(parents=True)
+    shutil.copytree(REPO / "job_specs", folder / "job_specs")
+    shutil.copytree(REPO / "data", folder / "data", ignore=shutil.ignore_patterns("*-lake"))
+    text = (REPO / "definitions.py").read_text()
+    call = 'defs = build_definitions(\n    "job_specs",\n'
+    assert text.count(call) == 1, "definitions.py no longer builds its defs as expected"
+    assert "import dagster as dg\n" in text, "definitions.py no longer imports dagster as dg"
+    text = text.replace(call, call + "".join(f"    {argument}\n" for argument in arguments))
+    (folder / "definitions.py").write_text(text)
+    return folder
+
+
+def _copy_workspace(folder: Path) -> Path:
+    """workspace.yaml copied beside the copied location: the example's one location, its
+    definitions.py taken from the workspace file's folder."""
+    text = (REPO / "workspace.yaml").read_text()
+    locations = yaml.safe_load(text)["load_from"]
+    assert locations == [
+        {"python_file": {"relative_path": "definitions.py", "location_name": LOCATION}}
+    ], f"workspace.yaml no longer serves only definitions.py as {LOCATION}: see ui_support"
+    workspace = folder / "workspace.yaml"
+    workspace.write_text(text)
+    return workspace
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     # `dagster dev` runs the webserver, the daemon, a code server and the runs as children in its
-    # process group: ask the group to stop, then kill whatever is left of it. (It takes more than
-    # 5 s to stop on a busy machine; nothing of a test's server needs keeping.)
-    with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(process.pid, signal.SIGTERM)
-        process.wait(timeout=2)
+    # process group: kill the group. (Asked to stop, it takes seconds to, more than 5 on a busy
+    # machine; nothing of a test's server needs keeping.)
     with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
@@ -284,12 +328,14 @@ def dagster_dev(request: pytest.FixtureRequest) -> Webserver:
 
 
 def _start(root: Path) -> tuple[subprocess.Popen[bytes], Webserver]:
-    """Start `dagster dev` on workspace.yaml; return once the example code location has loaded."""
+    """Start `dagster dev` on a copy of workspace.yaml and the example code location (its runs
+    in-process, :data:`EXECUTOR`); return once the location has loaded."""
     home = new_dagster_home(root / "dagster_home")
     with (home / "dagster.yaml").open("a") as config:
         config.write(INSTANCE_YAML)
-    data = root / "data"
-    shutil.copytree(REPO / "data", data, ignore=shutil.ignore_patterns("*-lake"))
+    location = copy_example_location(root / "location", EXECUTOR)
+    workspace = _copy_workspace(location)
+    data = location / "data"
     log = root / "server.log"
     port = free_port()
     hooks = root / "hooks"
@@ -303,7 +349,7 @@ def _start(root: Path) -> tuple[subprocess.Popen[bytes], Webserver]:
         "PYTHONPATH": python_path,
     }
     command = [str(DAGSTER), "dev", "-h", "127.0.0.1", "-p", str(port)]
-    command += ["-w", str(REPO / "workspace.yaml")]
+    command += ["-w", str(workspace)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command, cwd=root, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
