@@ -7,8 +7,9 @@ script calls) in a new process, with the arguments, environment and folder it is
 output and exit code captured. The server has imported Dagster and the modules Dagster's
 commands import on their way (storage, the workspace, the gRPC server, the asset selection
 parser), never a code location or ``nexus_dagster``: each command imports those anew, as a new
-``dagster`` process would, with the environment it is given. Tests whose subject is a fresh
-interpreter, or the multiprocess executor's step processes, start ``dagster`` as a process.
+``dagster`` process would, with the environment it is given. A multiprocess run launched this
+way still starts each step in a process of its own (each importing the location anew). Tests
+whose subject is a fresh interpreter or a console script start ``dagster`` as a process.
 
 The server is started on the first command of a pytest process and ends with it."""
 
