@@ -74,61 +74,35 @@ would wait up to 30 s to start and 30 s more to be seen complete. The server's p
 `_SITECUSTOMIZE` (PYTHONPATH), which sets the constant when Dagster's daemon module loads. (The
 asset daemon takes it too, as the interval of its check for running automation sensors. Idle,
 the daemon process spends about as much CPU at 1 s as at 5 s: some 1.4 s a minute.)"""
-RUN_PRELOAD = ["dagster", "nexus_dagster"]
-"""What the server's run processes find imported. Dagster's code server starts each run's process
-(`DagsterApiServer.StartRun`) with the `spawn` start method, a fresh interpreter importing Dagster
-and the plugin again, some 2 s a run; `_SITECUSTOMIZE` makes it `forkserver`, whose server
-imports these once. Each run's process still loads the code location itself, as before."""
 _SITECUSTOMIZE = f"""\
 # The tests' `dagster dev` (tests/ui_support.py): the backfill daemon iterates every
-# {BACKFILL_INTERVAL} s instead of 30, and the code server forks each run's process from a
-# forkserver that imported {RUN_PRELOAD} instead of spawning a fresh interpreter.
+# {BACKFILL_INTERVAL} s instead of 30.
 import importlib.util
-import multiprocessing
 import sys
 
-
-def _set_interval(module):
-    if not hasattr(module, "DEFAULT_DAEMON_INTERVAL_SECONDS"):
-        raise ImportError(f"{{module.__name__}} changed: see tests/ui_support.py")
-    module.DEFAULT_DAEMON_INTERVAL_SECONDS = {BACKFILL_INTERVAL}
+_MODULE = "dagster._daemon.controller"
+_CONSTANT = "DEFAULT_DAEMON_INTERVAL_SECONDS"
 
 
-def _fork_runs(module):
-    server = module.DagsterApiServer
-    init = server.__init__
-
-    def init_and_fork(self, *args, **kwargs):
-        init(self, *args, **kwargs)
-        if getattr(self._mp_ctx, "_name", None) != "spawn":
-            raise RuntimeError(f"{{module.__name__}} changed: see tests/ui_support.py")
-        self._mp_ctx = multiprocessing.get_context("forkserver")
-        self._mp_ctx.set_forkserver_preload({RUN_PRELOAD!r})
-
-    server.__init__ = init_and_fork
-
-
-class _Hooks:
-    pending = {{"dagster._daemon.controller": _set_interval, "dagster._grpc.server": _fork_runs}}
-
+class _SetInterval:
     def find_spec(self, name, path=None, target=None):
-        hook = self.pending.pop(name, None)
-        if hook is None:
+        if name != _MODULE:
             return None
-        if not self.pending:
-            sys.meta_path.remove(self)
+        sys.meta_path.remove(self)
         spec = importlib.util.find_spec(name)
         exec_module = spec.loader.exec_module
 
-        def exec_and_hook(module):
+        def exec_and_set(module):
             exec_module(module)
-            hook(module)
+            if not hasattr(module, _CONSTANT):
+                raise ImportError(f"{{_MODULE}} has no {{_CONSTANT}}: see tests/ui_support.py")
+            setattr(module, _CONSTANT, {BACKFILL_INTERVAL})
 
-        spec.loader.exec_module = exec_and_hook
+        spec.loader.exec_module = exec_and_set
         return spec
 
 
-sys.meta_path.insert(0, _Hooks())
+sys.meta_path.insert(0, _SetInterval())
 """
 
 _LOCATION_QUERY = """
