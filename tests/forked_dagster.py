@@ -11,7 +11,9 @@ parser), never a code location or ``nexus_dagster``: each command imports those 
 way still starts each step in a process of its own (each importing the location anew). Tests
 whose subject is a fresh interpreter or a console script start ``dagster`` as a process.
 
-The server is started on the first command of a pytest process and ends with it."""
+The server is started on the first command of a pytest process and ends with it. It runs one
+command at a time: a command started from another thread (:func:`start`) waits for the one
+before it."""
 
 from __future__ import annotations
 
@@ -23,8 +25,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import traceback
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +51,7 @@ PRELOAD = (
 )
 
 _server: subprocess.Popen[str] | None = None
+_one_at_a_time = threading.Lock()  # a request and its reply, on the server's pipes
 
 
 def dagster(
@@ -55,9 +60,9 @@ def dagster(
     """``dagster ARGS`` with the environment ``env`` (the whole of it, as ``subprocess.run``'s
     ``env``) in ``cwd`` (this process's folder if not given), as ``subprocess.run`` with
     ``capture_output=True, text=True`` would run it; killed after ``timeout`` seconds."""
-    server = _started()
-    assert server.stdin is not None and server.stdout is not None
-    with tempfile.TemporaryDirectory(prefix="forked-dagster-") as folder:
+    with _one_at_a_time, tempfile.TemporaryDirectory(prefix="forked-dagster-") as folder:
+        server = _started()
+        assert server.stdin is not None and server.stdout is not None
         out, err = Path(folder, "stdout"), Path(folder, "stderr")
         request = {
             "args": list(args),
@@ -79,6 +84,19 @@ def dagster(
         if code == -signal.SIGALRM:
             raise subprocess.TimeoutExpired(command, timeout, stdout, stderr)
         return subprocess.CompletedProcess(command, code, stdout, stderr)
+
+
+def start(
+    args: Sequence[str], *, env: Mapping[str, str], cwd: Path | str | None = None, timeout: float
+) -> Future[subprocess.CompletedProcess[str]]:
+    """:func:`dagster` in a thread of its own, for a command that runs beside this process's
+    work (a launch while the test makes other runs, or watches a worker): its result, or its
+    ``subprocess.TimeoutExpired``, is the future's."""
+    threads = ThreadPoolExecutor(max_workers=1, thread_name_prefix="forked-dagster")
+    try:
+        return threads.submit(dagster, args, env=env, cwd=cwd, timeout=timeout)
+    finally:
+        threads.shutdown(wait=False)
 
 
 def _started() -> subprocess.Popen[str]:

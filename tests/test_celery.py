@@ -19,7 +19,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import pytest
 import yaml
 
 from .conftest import REPO, new_dagster_home
-from .forked_dagster import dagster
+from .forked_dagster import start
 
 # Redis, the worker and the two runs (seconds to start) are one per module: one xdist worker.
 pytestmark = pytest.mark.xdist_group("test_celery")
@@ -135,19 +134,14 @@ def run_launched(
     args: list[str], env: dict[str, str], worker: subprocess.Popen[bytes], worker_log: Path
 ) -> None:
     """``dagster ARGS`` (a ``dagster job execute``), run to its end while the worker lives."""
-    with ThreadPoolExecutor(max_workers=1) as thread:
-        launched: Future[subprocess.CompletedProcess[str]] = thread.submit(
-            dagster, args, env=env, cwd=REPO, timeout=RUN_TIMEOUT
-        )
-        # a dead worker would leave the launcher waiting on the broker until it is killed after
-        # RUN_TIMEOUT (`subprocess.TimeoutExpired` below): watch both
-        while not launched.done():
-            if worker.poll() is not None:
-                pytest.fail(
-                    f"the Celery worker exited with {worker.returncode}:\n{tail(worker_log)}"
-                )
-            time.sleep(0.2)
-        launcher = launched.result()
+    launched = start(args, env=env, cwd=REPO, timeout=RUN_TIMEOUT)
+    # a dead worker would leave the launcher waiting on the broker until it is killed after
+    # RUN_TIMEOUT (`subprocess.TimeoutExpired` below): watch both
+    while not launched.done():
+        if worker.poll() is not None:
+            pytest.fail(f"the Celery worker exited with {worker.returncode}:\n{tail(worker_log)}")
+        time.sleep(0.2)
+    launcher = launched.result()
     output = "\n".join((launcher.stdout + launcher.stderr).splitlines()[-40:])
     assert launcher.returncode == 0, (
         f"`dagster job execute` exited with {launcher.returncode}\n"

@@ -18,7 +18,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from nexus_dagster.spec import load_job_specs
 
 from .cli_support import invoke
 from .conftest import REPO, new_dagster_home
-from .forked_dagster import dagster
+from .forked_dagster import start
 from .test_cli import VAULT, Run, example_copy, run_all, snapshot
 
 # One instance for the whole module, filled once: its tests stay on one xdist worker.
@@ -127,21 +127,14 @@ class History:
         return result.run_id
 
     def start_cli_launch(
-        self,
-        threads: ThreadPoolExecutor,
-        folder: Path,
-        job: str,
-        config: Mapping[str, Any],
-        case: str,
-        tags: Mapping[str, str],
+        self, folder: Path, job: str, config: Mapping[str, Any], case: str, tags: Mapping[str, str]
     ) -> Future[subprocess.CompletedProcess[str]]:
         """Start ``dagster job execute`` of ``job`` (in-process executor), tagged ``case``, in a
-        process of its own (``forked_dagster``) that one of ``threads`` waits for."""
+        process of its own (``forked_dagster.start``)."""
         config_file = self.root / f"{case}.yaml"
         config_file.write_text(json.dumps({**config, **IN_PROCESS}))
         location = next(folder.glob("*.py"))
-        return threads.submit(
-            dagster,
+        return start(
             ["job", "execute", "-f", location.name, "-j", job, "-c", str(config_file)]
             + ["--tags", json.dumps({"case": case, **tags})],
             cwd=folder,
@@ -178,22 +171,21 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
         # The first run creates the instance's storage; the CLI's run goes on beside the
         # in-process ones (the order within each job's runs is what the tests read back).
         h.ids["a"] = h.launch(h.example, "sales_job", SALES_A, "a")
-        with ThreadPoolExecutor(max_workers=1) as threads:
-            launched = h.start_cli_launch(
-                threads, h.example, "daily_orders_job", _values(DAILY), "daily", PARTITION
-            )
-            h.ids["b"] = h.launch(h.example, "sales_job", SALES_B, "b")
-            h.ids["failed"] = h.launch(
-                h.example,
-                "sales_job",
-                missing,
-                "failed",
-                fails_with="no-such-bucket does not exist",
-            )
-            for case, key in (("vault_1", "NEXUS_CLI_TEST_KEY"), ("vault_2", "NEXUS_OTHER_KEY")):
-                config = {"vault_reader.api_key": {"env": key}}
-                h.ids[case] = h.launch(vault, "vault_job", config, case)
-            daily = launched.result()  # killed after WAIT seconds
+        launched = h.start_cli_launch(
+            h.example, "daily_orders_job", _values(DAILY), "daily", PARTITION
+        )
+        h.ids["b"] = h.launch(h.example, "sales_job", SALES_B, "b")
+        h.ids["failed"] = h.launch(
+            h.example,
+            "sales_job",
+            missing,
+            "failed",
+            fails_with="no-such-bucket does not exist",
+        )
+        for case, key in (("vault_1", "NEXUS_CLI_TEST_KEY"), ("vault_2", "NEXUS_OTHER_KEY")):
+            config = {"vault_reader.api_key": {"env": key}}
+            h.ids[case] = h.launch(vault, "vault_job", config, case)
+        daily = launched.result()  # killed after WAIT seconds
         output = (daily.stdout + daily.stderr)[-3000:]
         assert daily.returncode == 0, output
         daily_id = _run_id(home, "daily")
