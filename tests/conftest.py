@@ -48,6 +48,15 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
 
 
+# Dagster's own `execution` section, which a spec job's run config passes through:
+# the run's steps in the launching process, where step processes are not what a test is about;
+IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
+# or each step in a process of its own, forked from a server that has imported Dagster once (the
+# `forkserver` start method) instead of a new interpreter importing it again for every step: each
+# step still imports the code location, and so reads the spec files anew.
+FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
+
+
 @pytest.fixture(scope="session", autouse=True)
 def spec_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """Every test, and every ``dagster`` or ``nexus-dagster`` subprocess it starts, caches its

@@ -23,18 +23,12 @@ from nexus_dagster import (
 )
 
 from .cli_support import Run, invoke
-from .conftest import REPO, example_location, new_dagster_home, write_specs
+from .conftest import FORKSERVER, IN_PROCESS, REPO, example_location, new_dagster_home, write_specs
 from .forked_dagster import dagster
 
 DEFINITIONS = str(REPO / "definitions.py")
 CONSISTENCY = str(Path(__file__).parent / "locations" / "consistency_location.py")
 CLI_TIMEOUT = 180  # seconds, for a `dagster asset materialize`
-# the run's steps in the launching process, where step processes are not what a test is about
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
-# Each step in a process of its own, forked from a server that has imported Dagster once (the
-# `forkserver` start method) instead of a new interpreter importing it again for every step:
-# each step still imports the code location, and so loads the spec files anew.
-FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
 
 
 def run(*command: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

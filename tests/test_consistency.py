@@ -12,15 +12,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import new_dagster_home, write_specs
+from .conftest import FORKSERVER, new_dagster_home, write_specs
 from .forked_dagster import dagster
 
 LOCATION = Path(__file__).parent / "locations" / "consistency_location.py"
 CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
-# Each step in a process of its own, forked from a server that has imported Dagster once (the
-# `forkserver` start method) instead of a new interpreter importing it again for every step:
-# each step still imports the code location, and so rebuilds the job from the spec files.
-FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
 
 
 @pytest.mark.parametrize("partitioned", [False, True], ids=["flat", "partitioned"])

@@ -33,7 +33,7 @@ from typing import IO, Any
 import dagster as dg
 import pytest
 
-from .conftest import REPO, new_dagster_home
+from .conftest import IN_PROCESS, REPO, new_dagster_home
 from .ui_support import START_TIMEOUT, _stop, free_port, graphql
 
 # The module's warm `dg` process (a few seconds to start) is one per module: one xdist worker.
@@ -365,8 +365,7 @@ def test_dg_list_defs_shows_both_components_jobs_and_one_params(example: Project
 # project again, seconds of CPU each). One launch below keeps that default, so that a step of a
 # component's job is seen rebuilding the job from the project in a process of its own; the others
 # are about values, partitions and failures, and run their steps in the launching process by
-# Dagster's own `execution` section, which a spec job's run config passes through.
-IN_PROCESS: dict[str, Any] = {"execution": {"config": {"in_process": {}}}}
+# Dagster's own `execution` section (`IN_PROCESS`), which a spec job's run config passes through.
 MULTIPROCESS = "Executing steps using multiprocess executor"
 IN_PROCESS_LINE = "Executing steps in process"
 

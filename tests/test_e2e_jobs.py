@@ -16,7 +16,7 @@ import yaml
 import nexus_dagster
 from nexus_dagster import NexusParamError, NexusParams, NexusSpecError, build_definitions
 
-from .conftest import REPO, example_location, new_dagster_home, write_specs
+from .conftest import FORKSERVER, REPO, example_location, new_dagster_home, write_specs
 from .forked_dagster import dagster
 
 LOCATIONS = Path(__file__).parent / "locations"
@@ -26,10 +26,6 @@ import probe_location  # noqa: E402
 CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
 # `dagster job execute` runs as a process of its own forked from one that has imported Dagster
 # (`forked_dagster`): it imports the code location anew, as a new `dagster` process would.
-# Each step in a process of its own, forked from a server that has imported Dagster once (the
-# `forkserver` start method) instead of a new interpreter importing it again for every step:
-# each step still imports the code location, and so builds the job from the spec files.
-FORKSERVER = {"execution": {"config": {"multiprocess": {"start_method": {"forkserver": {}}}}}}
 
 
 @pytest.fixture

@@ -31,7 +31,7 @@ import yaml
 from nexus_dagster.spec import load_job_specs
 
 from .cli_support import invoke
-from .conftest import REPO, new_dagster_home
+from .conftest import IN_PROCESS, REPO, new_dagster_home
 from .forked_dagster import start
 from .test_cli import VAULT, Run, example_copy, run_all, snapshot
 
@@ -48,9 +48,6 @@ SALES_B = {
 DAILY = {"target_bucket": "orders-lake-p", "min_amount": 5}
 EXTRA = {"target_bucket": "orders-lake-x", "not_a_field": 1}
 PARTITION = {"dagster/partition": "2026-11-05"}
-# The CLI's run executes its steps in the launching process: that the history reads a run the CLI
-# launched is tested, not where its steps run.
-IN_PROCESS = {"execution": {"config": {"in_process": {}}}}
 
 
 def _values(values: Mapping[str, Any]) -> dict[str, Any]:
