@@ -8,7 +8,7 @@ and each asset resolves its own values at run time: per-asset value first, then 
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from nexus_dagster.asset import nexus_asset
+from nexus_dagster.asset import nexus_asset, nexus_asset_check
 from nexus_dagster.catalog import inspect_selection_params
 from nexus_dagster.component import NexusComponentError, NexusJobsComponent
 from nexus_dagster.errors import (
@@ -78,6 +78,7 @@ __all__ = [
     "migrate_spec",
     "migrate_specs",
     "nexus_asset",
+    "nexus_asset_check",
     "nexus_run_config",
     "nexus_run_request",
     "update_spec",

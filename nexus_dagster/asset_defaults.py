@@ -77,7 +77,10 @@ class SpecIndex:
     defaults: dict[str, DefaultsSpec] = field(default_factory=dict)
     """The ``asset_defaults`` spec of each asset that has one."""
     declared: dict[str, Mapping[str, ParamType]] = field(default_factory=dict)
-    """What each asset of the location declares."""
+    """What each asset of the location declares (its checks' parameters included)."""
+    typed: dict[str, list[tuple[Any, Any]]] = field(default_factory=dict)
+    """The typed declarations of each asset and its checks: ``(target, model)`` pairs, each
+    built for every run of the asset before any asset's code runs."""
 
     def add_spec(
         self,
@@ -103,9 +106,15 @@ class SpecIndex:
             for asset in selected:
                 self.defaults[asset] = spec
 
-    def add_assets(self, declared: Mapping[str, Mapping[str, ParamType]]) -> None:
-        """Record what each asset declares."""
+    def add_assets(
+        self,
+        declared: Mapping[str, Mapping[str, ParamType]],
+        typed: Mapping[str, Sequence[tuple[Any, Any]]] | None = None,
+    ) -> None:
+        """Record what each asset declares, and its typed declarations."""
         self.declared.update(declared)
+        for asset, models in (typed or {}).items():
+            self.typed[asset] = list(models)
 
     def fields_for(
         self, asset: str, declared: Mapping[str, ParamType] | None = None
@@ -185,14 +194,16 @@ def _type_problems(name: str, value: Any, fields: Sequence[JobField]) -> list[tu
 
 
 def own_fields(asset: str, declared: Mapping[str, ParamType]) -> tuple[JobField, ...]:
-    """The fields of an asset's own declarations, as a spec that selects it alone and gives no
-    value would have them: ``asset.param`` for each parameter.
+    """The fields of an asset's own declarations, as a spec that selects it alone, names each
+    parameter shared and gives no value would have them: the simple name ``param``, and
+    ``asset.param`` over it (docs: ``testing.md``).
 
     >>> from nexus_dagster.param_types import parse_type as t
     >>> [f.name for f in own_fields("a", {"x": t("int"), "y": t("string!")})]
-    ['a.x', 'a.y']
+    ['x', 'y', 'a.x', 'a.y']
     """
-    fields, _ = derive_fields({asset: declared})
+    schema = {param: str(ptype) for param, ptype in declared.items()}
+    fields, _ = derive_fields({asset: declared}, params_schema=schema)
     return tuple(fields)
 
 

@@ -4,6 +4,7 @@ prints it), what it declares, and how a spec's ``selection`` resolves against th
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -14,12 +15,16 @@ import dagster as dg
 from dagster._core.definitions.asset_selection import KeyWildCardAssetSelection
 from dagster._core.definitions.definitions_class import _canonicalize_specs_to_assets_defs
 
+from nexus_dagster.contexts import Target
 from nexus_dagster.declarations import declared_config, declared_params
-from nexus_dagster.errors import NexusSelectionError
+from nexus_dagster.errors import NexusDeclarationError, NexusSelectionError
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.rules import suggest
+from nexus_dagster.typed_params import model_of
 
-AssetLike = Any  # dg.AssetsDefinition | dg.AssetSpec | dg.SourceAsset, as Definitions takes them
+AssetLike = Any
+"""``dg.AssetsDefinition | dg.AssetSpec | dg.SourceAsset``, as ``Definitions`` takes them, and
+``dg.AssetChecksDefinition``: a check's parameters are parameters of its asset."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,9 @@ class AssetInfo:
     backfill_policy: dg.BackfillPolicy | None = None
     automated: bool = False
     """``True`` when the asset has an ``automation_condition`` (declarative automation)."""
+    typed: tuple[tuple[Target, Any], ...] = ()
+    """The typed declarations (``nexus_asset(params=Model)``) of the asset and its checks:
+    ``(target, model)`` pairs."""
 
 
 def asset_name(key: dg.AssetKey) -> str:
@@ -69,8 +77,13 @@ def parse_selection(selection: str) -> dg.AssetSelection:
         return dg.AssetSelection.from_string(selection)
 
 
+def _check_specs(asset: AssetLike) -> Iterable[dg.AssetCheckSpec]:
+    if isinstance(asset, dg.AssetsDefinition):
+        yield from asset.check_specs
+
+
 class Catalog:
-    """Every asset of a code location, by name."""
+    """Every asset of a code location, by name, with the parameters of its checks."""
 
     def __init__(self, assets: Sequence[AssetLike]) -> None:
         self._assets = list(assets)
@@ -78,6 +91,7 @@ class Catalog:
         for asset in self._assets:
             for key, metadata, (partitions_def, backfill_policy), automated in _specs(asset):
                 name = asset_name(key)
+                model = model_of(metadata)
                 self.by_name[name] = AssetInfo(
                     name,
                     key,
@@ -86,7 +100,36 @@ class Catalog:
                     partitions_def,
                     backfill_policy,
                     automated,
+                    ((Target(key, metadata), model),) if model is not None else (),
                 )
+        for asset in self._assets:
+            for check in _check_specs(asset):
+                self._add_check(check)
+
+    def _add_check(self, check: dg.AssetCheckSpec) -> None:
+        """Make a check's parameters parameters of its asset (a type must agree with the
+        asset's own, or another check's, declaration of the same name)."""
+        target = Target(check.asset_key, check.metadata or {}, check.key)
+        declared = declared_params(target.owner, target.metadata)
+        info = self.by_name.get(target.asset)
+        if info is None or not (declared or target.metadata.get("nexus/model")):
+            return
+        params = dict(info.params)
+        for param, ptype in declared.items():
+            have = params.get(param)
+            if have is not None and have.optional != ptype.optional:
+                raise NexusDeclarationError(
+                    target.owner,
+                    f"nexus/params.{param}",
+                    f"check `{check.name}` declares `{param}` as `{ptype}`, but asset "
+                    f"`{target.asset}` (or another of its checks) declares it as `{have}`: a "
+                    "check's parameters are its asset's, so the types must agree",
+                )
+            if have is None or (ptype.required and not have.required):
+                params[param] = ptype
+        model = model_of(target.metadata)
+        typed = (*info.typed, (target, model)) if model is not None else info.typed
+        self.by_name[target.asset] = dataclasses.replace(info, params=params, typed=typed)
 
     @cached_property
     def _graph_assets(self) -> list[dg.AssetsDefinition | dg.SourceAsset]:
@@ -94,6 +137,7 @@ class Catalog:
             a
             for a in _canonicalize_specs_to_assets_defs(self._assets)
             if isinstance(a, (dg.AssetsDefinition, dg.SourceAsset))
+            and not isinstance(a, dg.AssetChecksDefinition)
         ]
 
     def resolve_selection(self, selection: str) -> list[str]:

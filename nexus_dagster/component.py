@@ -210,8 +210,12 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
         def whole(built: Built) -> dg.Definitions:
             # The assets the specs select, for Dagster's check of their schedules' run config;
             # the component itself defines none.
+            checks = [a for a in assets if isinstance(a, dg.AssetChecksDefinition)]
             return dg.Definitions(
-                assets=list(assets), jobs=built.jobs, resources={RESOURCE_KEY: params}
+                assets=[a for a in assets if not isinstance(a, dg.AssetChecksDefinition)],
+                asset_checks=checks,
+                jobs=built.jobs,
+                resources={RESOURCE_KEY: params},
             )
 
         built, _ = build_specs_folder(
@@ -244,7 +248,9 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
             locs = [self._asset_folder(context, i, name) for i, name in enumerate(self.assets_from)]
         assets: list[Any] = []
         for loc in locs:
-            assets.extend(context.build_defs(loc).assets or [])
+            defs = context.build_defs(loc)
+            # A check's parameters are parameters of its asset: the specs see the checks too.
+            assets.extend([*(defs.assets or []), *(defs.asset_checks or [])])
         return assets
 
     def _asset_folder(self, context: dg.ComponentLoadContext, index: int, name: str) -> Any:

@@ -10,13 +10,9 @@ fails, naming the spec, rather than mix the values of two versions of it.
 
 from __future__ import annotations
 
-import dagster as dg
-
 from nexus_dagster.asset_defaults import DefaultsSpec
+from nexus_dagster.contexts import AssetContext
 from nexus_dagster.errors import NexusParamError
-
-AssetContext = dg.AssetExecutionContext | dg.OpExecutionContext
-"""The contexts an asset's code reads its parameters from."""
 
 DIGEST_TAG = "nexus/params_digest"
 """Run tag: digest of the job's fields when the run was launched (see :func:`check_unchanged`)."""
@@ -37,7 +33,7 @@ def check_unchanged(context: AssetContext) -> None:
         raise NexusParamError(
             "",
             "",
-            f"the spec of job `{context.job_name}` changed while this run was in flight "
+            f"the spec of job `{context.run.job_name}` changed while this run was in flight "
             f"(parameters digest {launched} at launch, {current} now): this step would not see "
             "the values the run was launched with. Launch a new run to use the edited spec.",
         )
@@ -53,15 +49,16 @@ def keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
     # as it was at launch, so the tag is read from the instance (once per process and spec:
     # the specs a process loaded do not change under it). A process that executes every step
     # of the run (the in-process executor, a one-step run) has nothing to agree with.
-    if (context.run_id, spec.tag) in _CHECKED:
+    run_id = context.run.run_id
+    if (run_id, spec.tag) in _CHECKED:
         return
     if _whole_run_here(context):
-        _CHECKED.add((context.run_id, spec.tag))
+        _CHECKED.add((run_id, spec.tag))
         return
-    run = context.instance.get_run_by_id(context.run_id)
+    run = context.instance.get_run_by_id(run_id)
     first = run.tags.get(spec.tag) if run is not None else None
     if first is None:
-        context.instance.add_run_tags(context.run_id, {spec.tag: spec.digest})
+        context.instance.add_run_tags(run_id, {spec.tag: spec.digest})
     elif first != spec.digest:
         raise NexusParamError(
             "",
@@ -71,7 +68,7 @@ def keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
             f"{spec.digest} now): this step would not see the values the run began with. "
             "Launch a new run to use the edited spec.",
         )
-    _CHECKED.add((context.run_id, spec.tag))
+    _CHECKED.add((run_id, spec.tag))
 
 
 def _whole_run_here(context: AssetContext) -> bool:

@@ -1,9 +1,11 @@
-"""What an asset declares: its ``nexus/params`` and ``nexus/config`` metadata, read into
-parameter types. Pure: takes a metadata mapping, no Dagster objects.
+"""What an asset or check declares: its ``nexus/params`` and ``nexus/config`` metadata (and the
+descriptions of a typed declaration's model, ``nexus/model``), read into parameter types. Pure:
+takes a metadata mapping, no Dagster objects.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,6 +13,7 @@ from nexus_dagster.errors import NexusDeclarationError
 from nexus_dagster.naming import is_param_name
 from nexus_dagster.param_types import ParamType, TypeStringError, parse_type
 from nexus_dagster.templates import placeholders
+from nexus_dagster.typed_params import model_descriptions, model_of
 
 PARAMS_KEY = "nexus/params"
 CONFIG_KEY = "nexus/config"
@@ -55,4 +58,9 @@ def declared_params(asset: str, metadata: Mapping[str, Any]) -> dict[str, ParamT
             raise NexusDeclarationError(asset, f"{PARAMS_KEY}.{name}", str(err)) from None
     for name in placeholders(declared_config(asset, metadata)):
         params.setdefault(name, ParamType("string", required=True))
+    model = model_of(metadata)
+    if model is not None:
+        for name, text in model_descriptions(model).items():
+            if name in params:
+                params[name] = dataclasses.replace(params[name], description=text)
     return params

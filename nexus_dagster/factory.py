@@ -57,7 +57,8 @@ def build_definitions(
     on_spec_error: OnSpecError = "raise",
     **definitions_kwargs: Any,
 ) -> dg.Definitions:
-    """Load every spec under ``specs_dir`` and build its job, schedules and sensors, with ``assets``.
+    """Load every spec under ``specs_dir`` and build its job, schedules and sensors, with ``assets``
+    (and the checks of ``asset_checks=[...]``, whose parameters are their assets').
 
     A relative ``specs_dir`` is taken from the folder of the file that calls this function, so
     ``dagster dev -f path/to/definitions.py`` works from any folder. ``params`` is bound to
@@ -103,8 +104,10 @@ def build_definitions(
     # The loaded specs stay out of this frame: Dagster keeps the locals of the frame that first
     # builds a `Definitions` (to resolve type names), which would hold every spec, its YAML and
     # its model for the life of the process.
+    # A check's parameters are parameters of its asset: the specs see the checks with the assets.
+    checks = list(definitions_kwargs.get("asset_checks") or [])
     _, defs = build_specs_folder(
-        folder, assets, index, whole, claims, str(folder), on_spec_error=on_spec_error
+        folder, [*assets, *checks], index, whole, claims, str(folder), on_spec_error=on_spec_error
     )
     return defs
 
@@ -168,7 +171,10 @@ def build_specs_folder(
         remember(SpecJob.of(piece.spec, piece.job.tags[DIGEST_TAG]) for piece in pieces)
         if claims is not None:
             claims.record(good, owner)
-        index.add_assets({name: info.params for name, info in catalog.by_name.items()})
+        index.add_assets(
+            {name: info.params for name, info in catalog.by_name.items()},
+            {name: info.typed for name, info in catalog.by_name.items() if info.typed},
+        )
         for problem in problems:
             logger.error(f"isolated (on_spec_error: isolate): {problem}")
     return built, defs

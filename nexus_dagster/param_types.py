@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,9 @@ class ParamType:
     kind: str
     required: bool = False
     item: ParamType | None = None
+    description: str = field(default="", compare=False, repr=False)
+    """What the parameter means, as its declaration says (a typed parameter's field
+    description); part of its launchpad field's description, never of its type."""
 
     def __str__(self) -> str:
         body = f"[{self.item}]" if self.item is not None else self.kind

@@ -6,13 +6,14 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import dagster as dg
-from pydantic import PrivateAttr
+from pydantic import BaseModel, PrivateAttr
 
 from nexus_dagster.asset_defaults import DefaultsSpec, OutsideValues, SpecIndex, values_example
-from nexus_dagster.consistent_runs import AssetContext, check_unchanged, keep_consistent
+from nexus_dagster.consistent_runs import check_unchanged, keep_consistent
+from nexus_dagster.contexts import AssetContext, Target, job_of, keep_check_record, target_of
 from nexus_dagster.declarations import declared_config, declared_params
 from nexus_dagster.errors import NexusConfigError, NexusParamError
 from nexus_dagster.naming import prefixed
@@ -21,6 +22,7 @@ from nexus_dagster.partitioned import partition_fields
 from nexus_dagster.resolution import Resolved, launch, resolve
 from nexus_dagster.rules import JobField
 from nexus_dagster.templates import NoPartitionError, render
+from nexus_dagster.typed_params import M, build_instance, model_of
 
 METADATA_KEY = "nexus/params"
 """Materialization metadata: each resolved value, its source and the field that supplied it."""
@@ -98,8 +100,8 @@ class NexusParams(dg.ConfigurableResource):
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """Check the values a partitioned spec job or a run outside spec jobs gives, when the
         run starts, before any asset's code."""
-        run = context.dagster_run
-        if run is None:
+        run = context.run
+        if run is None:  # the resource is built outside a run (direct invocation in a test)
             return
         if run.job_name in self.index.partitioned:
             self._run_values(run.job_name)
@@ -119,6 +121,7 @@ class NexusParams(dg.ConfigurableResource):
             problems = self.index.value_problems(self.values, assets)
             if problems:
                 raise _values_error(run.job_name, problems)
+        self._check_typed(run)
 
     def _run_values(self, job_name: str) -> tuple[dict[str, Any], frozenset[str]]:
         """The resolved ``config`` of this run of ``job_name``, and the keys holding the spec's
@@ -139,7 +142,8 @@ class NexusParams(dg.ConfigurableResource):
         run: every asset of one ``asset_defaults`` spec lays the run's values over the same
         fields)."""
         spec = self.index.defaults.get(asset)
-        key = spec.name if spec is not None else f"asset:{asset}"
+        # Without a spec the fields are those of the declaration (an asset's, or one check's).
+        key = spec.name if spec is not None else f"asset:{asset}:{','.join(declared)}"
         # Dagster copies the resource per run and the copies share this dict: an entry is
         # used only by the copy whose values made it.
         cached = self._outside.get(key)
@@ -149,41 +153,54 @@ class NexusParams(dg.ConfigurableResource):
         self._outside[key] = (self.values, outside)
         return outside
 
+    @overload
     def for_asset(
         self, context: AssetContext, asset_key: str | dg.AssetKey | None = None
-    ) -> Mapping[str, Any]:
-        """A read-only mapping of every parameter the asset declares, resolved.
+    ) -> Any: ...
 
-        ``asset_key`` is needed only in a multi-asset that materializes several keys.
-        Raises :class:`NexusParamError` when a required value is missing.
+    @overload
+    def for_asset(
+        self, context: AssetContext, asset_key: str | dg.AssetKey | None = None, *, model: type[M]
+    ) -> M: ...
+
+    def for_asset(
+        self,
+        context: AssetContext,
+        asset_key: str | dg.AssetKey | None = None,
+        *,
+        model: type[BaseModel] | None = None,
+    ) -> Any:
+        """Every parameter the asset (or check) declares, resolved: a read-only mapping, or an
+        instance of its model when it declares one (``nexus_asset(params=Model)``) or when
+        ``model=`` names one.
+
+        ``asset_key`` is needed only in a multi-asset that materializes several keys. Raises
+        :class:`NexusParamError` when a required value is missing or a value breaks the model's
+        constraints.
+
+        Example::
+
+            class Ingest(dg.Config):
+                batch_size: int = Field(500, gt=0, description="Rows per write")
+
+            @nexus_asset(params=Ingest)
+            def sales(context: dg.AssetExecutionContext, params: NexusParams) -> None:
+                config = params.for_asset(context, model=Ingest)  # mypy sees `Ingest`
+                write(batch=config.batch_size)
         """
-        check_unchanged(context)
-        key, metadata = _asset_of(context, asset_key)
-        name = key.to_user_string()
-        declared = declared_params(name, metadata)
-        spec: DefaultsSpec | None = None
-        if context.job_name in self.index.spec_jobs:
-            config, from_spec = self._run_values(context.job_name)
-        else:
-            outside = self._outside_values(name, declared)
-            if outside.problems:
-                raise _values_error(context.job_name, outside.problems)
-            config, from_spec, spec = outside.config, outside.from_spec, outside.spec
-            if self.config:  # the resource's own form, `__nexus_ops__` keys: laid over
-                config = {**config, **self.config}
-                from_spec = from_spec - self.config.keys()
-            if spec is not None:
-                keep_consistent(context, spec)
-        resolved = self._resolved(context, name, declared, config, from_spec, spec)
+        target = target_of(context, asset_key)
+        job = job_of(context)
+        if job is not None:
+            check_unchanged(context)
+        declared = declared_params(target.owner, target.metadata)
+        resolved, spec = self._resolution(job, target, declared, context)
         # Secrets are read (and a value that is not an `{env: VAR}` reference refused) before
         # anything is recorded, since the record keeps each secret's reference.
-        values = {
-            param: _read_secret(name, param, declared[param], r.value)
-            if declared[param].is_secret
-            else r.value
-            for param, r in resolved.items()
-        }
-        _record_metadata(context, key, declared, resolved, spec)
+        values = _read_secrets(target, declared, resolved)
+        _record_metadata(context, target, declared, resolved, spec)
+        typed = model or model_of(target.metadata)
+        if typed is not None:
+            return build_instance(target.owner, typed, values, _fields_of(resolved))
         return MappingProxyType(values)
 
     def render(self, context: AssetContext, asset_key: str | dg.AssetKey | None = None) -> Any:
@@ -194,50 +211,95 @@ class NexusParams(dg.ConfigurableResource):
         A placeholder that is the whole string yields the typed value; otherwise the value is
         inserted as text. ``None`` when the asset has no ``nexus/config``.
         """
-        key, metadata = _asset_of(context, asset_key)
-        values = self.for_asset(context, key)
-        name = key.to_user_string()
-        template = declared_config(name, metadata)
+        target = target_of(context, asset_key)
+        job = job_of(context)
+        if job is not None:
+            check_unchanged(context)
+        declared = declared_params(target.owner, target.metadata)
+        resolved, spec = self._resolution(job, target, declared, context)
+        values = _read_secrets(target, declared, resolved)
+        _record_metadata(context, target, declared, resolved, spec)
+        template = declared_config(target.owner, target.metadata)
         partition = None
         if context.has_partition_key:
-            partition = partition_fields(context.assets_def.partitions_def, context.partition_key)
+            partitions_def = _op_context(context).assets_def.partitions_def
+            partition = partition_fields(partitions_def, context.partition_key)
         try:
             return render(template, values, partition)
         except NoPartitionError:
             raise NexusParamError(
-                name,
+                target.asset,
                 "",
-                f"asset `{name}` fills `{{{{partition.*}}}}` in its `nexus/config`, but this run "
+                f"{target.who} fills `{{{{partition.*}}}}` in its `nexus/config`, but this run "
                 "has no single partition key (a partition range, or none); launch it for one "
                 "partition",
             ) from None
 
-    def _resolved(
+    def _resolution(
         self,
-        context: AssetContext,
-        asset: str,
+        job: str | None,
+        target: Target,
         declared: Mapping[str, ParamType],
-        config: Mapping[str, Any],
-        from_spec: frozenset[str],
-        spec: DefaultsSpec | None,
-    ) -> dict[str, Resolved]:
-        resolved, missing = resolve(asset, declared, config, from_spec)
+        context: AssetContext | None = None,
+    ) -> tuple[dict[str, Resolved], DefaultsSpec | None]:
+        """What ``target`` resolves in a run of ``job`` (``None``: invoked directly), and the
+        ``asset_defaults`` spec it resolved from, if any."""
+        name = target.asset
+        spec: DefaultsSpec | None = None
+        if job is not None and job in self.index.spec_jobs:
+            config, from_spec = self._run_values(job)
+        else:
+            outside = self._outside_values(name, declared)
+            if outside.problems:
+                raise _values_error(job or "(invoked directly)", outside.problems)
+            config, from_spec, spec = outside.config, outside.from_spec, outside.spec
+            if self.config:  # the resource's own form, `__nexus_ops__` keys: laid over
+                config = {**config, **self.config}
+                from_spec = from_spec - self.config.keys()
+            if spec is not None and context is not None and job is not None:
+                keep_consistent(context, spec)
+        resolved, missing = resolve(name, declared, config, from_spec)
         if missing:
             raise NexusParamError(
-                asset,
+                name,
                 missing[0],
-                self._missing_message(context, asset, missing[0], spec),
-                names=(prefixed(asset, missing[0]), missing[0]),
+                self._missing_message(job, target, missing[0], spec),
+                names=(prefixed(name, missing[0]), missing[0]),
             )
-        return resolved
+        return resolved, spec
+
+    def _check_typed(self, run: Any) -> None:
+        """Build every typed declaration's model of the run's assets and checks from the values
+        they will resolve, so that a value that breaks a constraint fails the run before any
+        asset's code."""
+        typed = self.index.typed
+        if not typed:
+            return
+        names = {k.to_user_string() for k in run.asset_selection or ()}
+        names |= {k.asset_key.to_user_string() for k in run.asset_check_selection or ()}
+        if not names and run.job_name in self.index.spec_jobs:
+            names = {a for a, jobs in self.jobs_by_asset.items() if run.job_name in jobs}
+        for asset in sorted(names & typed.keys()):
+            for target, model in typed[asset]:
+                declared = declared_params(target.owner, target.metadata)
+                resolved, _ = self._resolution(run.job_name, target, declared)
+                values = _read_secrets(target, declared, resolved)
+                build_instance(target.owner, model, values, _fields_of(resolved))
 
     def _missing_message(
-        self, context: AssetContext, asset: str, param: str, spec: DefaultsSpec | None
+        self, job: str | None, target: Target, param: str, spec: DefaultsSpec | None
     ) -> str:
+        asset = target.asset
         own = prefixed(asset, param)
-        head = f"asset `{asset}` needs parameter `{param}` but the run of job `{context.job_name}`"
-        if context.job_name in self.index.spec_jobs:
-            jobs = [j for j in self.index.jobs_by_asset.get(asset, []) if j != context.job_name]
+        if job is None:
+            return (
+                f"{target.who} needs parameter `{param}` but was invoked with no value for it: "
+                f"give `{own}` (this asset only) or `{param}` (shared) in "
+                f"`NexusParams(values={{...}})`"
+            )
+        head = f"{target.who} needs parameter `{param}` but the run of job `{job}`"
+        if job in self.index.spec_jobs:
+            jobs = [j for j in self.index.jobs_by_asset.get(asset, []) if j != job]
             where = (
                 f"; or launch it from a job built from a spec that selects it: "
                 f"{', '.join(f'`{j}`' for j in jobs)}"
@@ -314,9 +376,24 @@ def _read_secret(asset: str, param: str, ptype: ParamType, value: Any) -> Any:
     return os.environ[variable]
 
 
+def _read_secrets(
+    target: Target, declared: Mapping[str, ParamType], resolved: Mapping[str, Resolved]
+) -> dict[str, Any]:
+    return {
+        param: _read_secret(target.asset, param, declared[param], r.value)
+        if declared[param].is_secret
+        else r.value
+        for param, r in resolved.items()
+    }
+
+
+def _fields_of(resolved: Mapping[str, Resolved]) -> dict[str, str]:
+    return {param: r.field for param, r in resolved.items()}
+
+
 def _record_metadata(
     context: AssetContext,
-    key: dg.AssetKey,
+    target: Target,
     declared: Mapping[str, ParamType],
     resolved: Mapping[str, Resolved],
     spec: DefaultsSpec | None,
@@ -339,23 +416,15 @@ def _record_metadata(
         metadata[PARTITION_METADATA_KEY] = context.partition_key
     if spec is not None:
         metadata[SPEC_METADATA_KEY] = spec.name
-    output = context.assets_def.get_output_name_for_asset_key(key)
-    context.add_output_metadata(metadata, output_name=output)
+    if target.check is not None:
+        # A check's evaluation has no output metadata: its result carries the record
+        # (`nexus_asset_check` adds it).
+        keep_check_record(context, metadata)
+        return
+    op_context = _op_context(context)
+    output = op_context.assets_def.get_output_name_for_asset_key(target.key)
+    op_context.add_output_metadata(metadata, output_name=output)
 
 
-def _asset_of(
-    context: AssetContext, asset_key: str | dg.AssetKey | None
-) -> tuple[dg.AssetKey, Mapping[str, Any]]:
-    assets_def = context.assets_def
-    if asset_key is None:
-        keys = list(context.selected_asset_keys)
-        if len(keys) != 1:
-            raise NexusParamError(
-                "", "", "this step materializes several assets; pass `asset_key=` to say which"
-            )
-        key = keys[0]
-    elif isinstance(asset_key, str):
-        key = dg.AssetKey.from_user_string(asset_key)
-    else:
-        key = asset_key
-    return key, assets_def.specs_by_key[key].metadata
+def _op_context(context: AssetContext) -> Any:
+    return getattr(context, "op_execution_context", context)

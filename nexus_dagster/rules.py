@@ -58,6 +58,8 @@ class JobField:
     key: str
     default: Any = MISSING
     overrides: str | None = None
+    notes: tuple[str, ...] = ()
+    """What the declarations of the assets it feeds say the parameter means."""
 
     @property
     def has_default(self) -> bool:
@@ -70,12 +72,13 @@ class JobField:
         # The launchpad marks optional fields itself; say it in words too, since a `!` type with
         # a default (or an override) is not required and `string!` there would mislead.
         kind = f"{self.type.optional}, {'required' if self.required else 'optional'}"
+        meaning = "".join(f"{note.rstrip('.')}. " for note in self.notes)
         if self.scope == SHARED:
             return (
-                f"Shared ({kind}): feeds {feeds}. "
+                f"{meaning}Shared ({kind}): feeds {feeds}. "
                 f"An asset's own `<asset>.{self.param}` value takes precedence."
             )
-        text = f"Per-asset ({kind}): feeds {feeds} only."
+        text = f"{meaning}Per-asset ({kind}): feeds {feeds} only."
         if self.overrides:
             text += f" Overrides the shared `{self.overrides}` for this asset."
         return text
@@ -284,6 +287,7 @@ def derive_fields(
                 assets=tuple(owners),
                 key=param,
                 default=default,
+                notes=_notes(d.decls[a][param] for a in owners),
             )
         )
 
@@ -308,6 +312,7 @@ def derive_fields(
                     key=ops_key(asset, param),
                     default=default,
                     overrides=param if is_shared else None,
+                    notes=_notes([declared]),
                 )
             )
 
@@ -321,6 +326,10 @@ def derive_fields(
             )
         by_key.setdefault(f.key, f.name)
     return fields, d.problems
+
+
+def _notes(declared: Iterable[ParamType]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(t.description for t in declared if t.description))
 
 
 def _settled_type(d: _Derivation, param: str, owners: list[str]) -> ParamType | None:
