@@ -84,9 +84,7 @@ SPECS = {
 @pytest.fixture
 def defs(tmp_path: Path) -> dg.Definitions:
     RAN.clear()
-    return build_definitions(
-        write_specs(tmp_path / "specs", SPECS), assets=[sales, report, legacy]
-    )
+    return build_definitions(write_specs(tmp_path / "specs", SPECS), assets=[sales, report, legacy])
 
 
 def failures(result: dg.ExecuteInProcessResult, kind: str) -> list[str]:
@@ -207,9 +205,13 @@ def test_a_model_declares_a_secret_with_secret_str(
     monkeypatch.setenv("VAULT_TOKEN", "s3cr3t-value")
     specs = write_specs(
         tmp_path / "specs",
-        {"vault_job.yaml": "selection: [vaulted]\nops_config: {vaulted: {token: {env: VAULT_TOKEN}}}\n"},
+        {
+            "vault_job.yaml": "selection: [vaulted]\nops_config: {vaulted: {token: {env: VAULT_TOKEN}}}\n"
+        },
     )
-    result = build_definitions(specs, assets=[vaulted]).resolve_job_def("vault_job").execute_in_process()
+    result = (
+        build_definitions(specs, assets=[vaulted]).resolve_job_def("vault_job").execute_in_process()
+    )
     materialization = result.asset_materializations_for_node("vaulted")[0]
     assert materialization.metadata["length"].value == len("s3cr3t-value")
     record = materialization.metadata["nexus/params"].value
