@@ -7,7 +7,9 @@ read every CSV in their ``source_bucket`` and write one combined CSV into ``targ
 (``automation_condition``), with the values of ``job_specs/daily_report_job.yaml``, an
 ``asset_defaults`` spec. ``sales_sample`` takes Dagster's own op
 config (a ``dg.Config``) beside its parameters. ``daily_orders`` and ``daily_summary`` are
-partitioned by day: each partition reads ``<source_bucket>/<date>.csv``.
+partitioned by day: each partition reads ``<source_bucket>/<date>.csv``. ``top_sales`` declares
+its parameters as a typed model, and the check ``top_sales_has_rows`` reads a threshold of its
+own (``job_specs/top_sales_job.yaml`` gives both their values).
 """
 
 import csv
@@ -15,8 +17,9 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from pydantic import Field
 
-from nexus_dagster import NexusParams, build_definitions, nexus_asset
+from nexus_dagster import NexusParams, build_definitions, nexus_asset, nexus_asset_check
 
 
 def data_root() -> Path:
@@ -177,6 +180,40 @@ def daily_summary(context: dg.AssetExecutionContext, params: NexusParams) -> dg.
     return dg.MaterializeResult(metadata={"revenue": revenue, "report": dg.MetadataValue.md(text)})
 
 
+class TopSalesParams(dg.Config):
+    """Typed parameters: each field is a parameter of `top_sales`, checked by pydantic."""
+
+    target_bucket: str = Field(description="Folder holding sales.csv; the top rows go there too")
+    top_n: int = Field(5, gt=0, description="How many of the largest sales to keep")
+    min_amount: float = Field(0.0, ge=0, description="Sales below this amount are left out")
+
+
+@nexus_asset(params=TopSalesParams, deps=[sales_ingestion_asset], group_name="analysis")
+def top_sales(context: dg.AssetExecutionContext, params: NexusParams) -> dg.MaterializeResult:
+    """The `top_n` largest sales of `target_bucket/sales.csv` at or above `min_amount`."""
+    chosen = params.for_asset(context, model=TopSalesParams)
+    rows = [r for r in _read_csv(f"{chosen.target_bucket}/sales.csv")]
+    rows = [r for r in rows if float(r["amount"]) >= chosen.min_amount]
+    rows.sort(key=lambda r: float(r["amount"]), reverse=True)
+    target = _write_rows(chosen.target_bucket, "top_sales.csv", rows[: chosen.top_n])
+    return dg.MaterializeResult(metadata={"rows": len(rows[: chosen.top_n]), "path": str(target)})
+
+
+@nexus_asset_check(
+    asset=top_sales,
+    params={"min_rows": "int", "target_bucket": "string!"},
+    blocking=True,
+    description="`top_sales` wrote at least `min_rows` rows (a parameter of the check)",
+)
+def top_sales_has_rows(
+    context: dg.AssetCheckExecutionContext, params: NexusParams
+) -> dg.AssetCheckResult:
+    """Fails when the top sales file holds fewer than `min_rows` rows."""
+    values = params.for_asset(context)
+    rows = len(_read_csv(f"{values['target_bucket']}/top_sales.csv"))
+    return dg.AssetCheckResult(passed=rows >= values.get("min_rows", 1), metadata={"rows": rows})
+
+
 defs = build_definitions(
     "job_specs",
     assets=[
@@ -186,5 +223,7 @@ defs = build_definitions(
         sales_sample,
         daily_orders,
         daily_summary,
+        top_sales,
     ],
+    asset_checks=[top_sales_has_rows],
 )

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from nexus_dagster.errors import NexusError, NexusSpecError
+from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.factory import SPECS_DIR_METADATA
 
 WORKSPACE_FILE = "workspace.yaml"
@@ -59,6 +59,8 @@ class SpecFolder:
     path: Path
     assets: Sequence[Any]
     defs_yaml: Path
+    loc: Any = None
+    """The component's place in the project's ``ComponentTree`` (to build it alone)."""
 
 
 @dataclass(frozen=True)
@@ -79,26 +81,72 @@ class Location:
     """In a ``dg`` project: every ``NexusJobsComponent``'s specs folder (else empty)."""
     component_tree: Any = None
     """In a ``dg`` project: its ``ComponentTree``, not built yet (see :meth:`build_project`)."""
+    project_module: str | None = None
+    """In a ``dg`` project: the module ``dg`` loads the code location from (its
+    ``code_location_target_module``, by default ``<root_module>.definitions``), when it has one."""
 
     def dagster_load_error(self) -> str | None:
         """What Dagster says when it builds the repository from these definitions (as
         ``dagster definitions validate`` does), or ``None`` when it loads."""
         return None if self.definitions is None else _refused(self.definitions)
 
-    def build_project(self) -> tuple[NexusSpecError | None, str | None]:
-        """A ``dg`` project built whole, as ``dg check defs`` builds it: the spec problems that
-        stopped it (the first component's that failed), else what else Dagster refuses."""
+    def build_project(self) -> tuple[dict[Path, tuple[SpecProblem, ...]], str | None]:
+        """A ``dg`` project loaded as ``dg check defs`` loads it: ``({}, None)`` when Dagster
+        takes it; else the problems of each component's specs folder whose specs stop it, and
+        what Dagster says. Each ``NexusJobsComponent`` is then built alone, in the order Dagster
+        builds them, so that the first one that fails does not hide the others' problems."""
         from nexus_dagster.component import NexusComponentError
 
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                definitions = self.component_tree.build_defs()
-        except NexusComponentError as err:
-            return err.spec_error, None
-        except Exception as err:  # whatever Dagster raises is reported, not hidden
-            return None, f"{type(err).__name__}: {_first_line(err)}"
-        return None, _refused(definitions)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                definitions = self._project_definitions()
+            except Exception as err:  # whatever Dagster raises is reported, not hidden
+                failed = f"{type(err).__name__}: {_first_line(err)}"
+            else:
+                return {}, _refused(definitions)
+            problems: dict[Path, tuple[SpecProblem, ...]] = {}
+            for folder in self.folders:
+                try:
+                    self.component_tree.build_defs(folder.loc)
+                except NexusComponentError as err:
+                    problems[folder.path.resolve()] = err.spec_error.problems
+                except Exception:  # another failure: the project's, `failed`, says it
+                    continue
+        return problems, failed
+
+    def _project_definitions(self) -> Any:
+        """The ``dg`` project's definitions as ``dg check defs`` and ``dg dev`` load them: from
+        its code location module, which may add to what its defs folder builds (jobs of its
+        own, say); else the defs folder's."""
+        import dagster as dg
+        from dagster._grpc.utils import get_loadable_targets
+
+        if self.project_module is None:
+            return self.component_tree.build_defs()
+        loaded = get_loadable_targets(
+            python_file=None,
+            module_name=self.project_module,
+            package_name=None,
+            autoload_defs_module_name=None,
+            working_directory=self.target.dg_project,
+            attribute=None,
+            resolve_lazy_defs=False,
+        )
+        found = _definitions_of(loaded)
+        defs = next((d for d in found if isinstance(d, dg.Definitions)), None)
+        if defs is None:
+            raise LocationError(f"module {self.project_module} holds no `Definitions` object")
+        return defs
+
+
+def _definitions_of(loaded: Sequence[Any]) -> list[Any]:
+    """What each loadable target of a file or module holds, a ``@dg.definitions`` function
+    called as Dagster calls it when it loads the code location."""
+    from dagster.components.definitions import LazyDefinitions
+
+    found = [target.target_definition for target in loaded]
+    return [d() if isinstance(d, LazyDefinitions) else d for d in found]
 
 
 def _refused(definitions: Any) -> str | None:
@@ -220,7 +268,8 @@ def load_location(target: Target) -> Location:
             warnings.simplefilter("ignore")
             # Target's fields are named as Dagster's loader takes them.
             fields = {k: v for k, v in dataclasses.asdict(target).items() if k != "dg_project"}
-            loaded = get_loadable_targets(**fields, resolve_lazy_defs=True)
+            loaded = get_loadable_targets(**fields, resolve_lazy_defs=False)
+            definitions = _definitions_of(loaded)
     except NexusSpecError as err:
         specs_dir = Path(err.specs_dir) if err.specs_dir else None
         return Location(target, specs_dir, err.assets or None, spec_error=err)
@@ -229,7 +278,6 @@ def load_location(target: Target) -> Location:
             f"could not load the code location {target.label}{_where(err)}: "
             f"{type(err).__name__}: {_first_line(err)}"
         ) from err
-    definitions = [t.target_definition for t in loaded]
     defs = next((d for d in definitions if isinstance(d, dg.Definitions)), None)
     if defs is None:
         raise LocationError(
@@ -280,7 +328,9 @@ def _load_dg_project(target: Target) -> Location:
                 except NexusSpecError as err:  # a bad `assets_from`
                     return Location(target, None, None, spec_error=err)
                 folders.append(
-                    SpecFolder(component.specs_folder(context), assets, context.path / "defs.yaml")
+                    SpecFolder(
+                        component.specs_folder(context), assets, context.path / "defs.yaml", loc
+                    )
                 )
     except Exception as err:
         raise LocationError(
@@ -294,7 +344,34 @@ def _load_dg_project(target: Target) -> Location:
         list({id(a): a for a in assets}.values()),
         folders=tuple(folders),
         component_tree=tree,
+        project_module=_project_module(root),
     )
+
+
+def _project_module(root: Path) -> str | None:
+    """The module ``dg`` loads the project at ``root`` from, if it exists: the project's
+    ``code_location_target_module``, by default ``<root_module>.definitions``."""
+    import importlib.util
+
+    from dagster_shared.utils.config import discover_config_file, load_toml_as_dict
+
+    config = discover_config_file(root, lambda c: c.get("directory_type") == "project")
+    if config is None:
+        return None
+    data = load_toml_as_dict(config)
+    project = (
+        data.get("project", {})
+        if config.stem == "dg"
+        else data.get("tool", {}).get("dg", {}).get("project", {})
+    )
+    root_module = project.get("root_module")
+    name = project.get("code_location_target_module") or (
+        f"{root_module}.definitions" if root_module else None
+    )
+    try:
+        return name if name and importlib.util.find_spec(name) is not None else None
+    except (ImportError, ValueError):
+        return None
 
 
 def _first_line(err: BaseException) -> str:

@@ -105,7 +105,8 @@ def declaration(info: AssetInfo, partitions_text: dict[int, str]) -> list[Any]:
             partitions_text[id(partitions_def)] = partitions
     return [
         info.name,
-        {name: str(ptype) for name, ptype in info.params.items()},
+        # A typed parameter's description is part of its fields' descriptions.
+        {name: [str(ptype), ptype.description] for name, ptype in info.params.items()},
         json.dumps(info.config, sort_keys=True, default=repr),
         partitions,
         repr(info.backfill_policy),
@@ -116,13 +117,14 @@ def encode_field(f: JobField) -> list[Any]:
     """A field as a short list (a job has a field per asset parameter; a dict per field would
     make the cache file several times larger and slower to read)."""
     out = [f.name, f.param, str(f.type), f.required, f.scope, list(f.assets), f.key, f.overrides]
+    out.append(list(f.notes))
     if f.has_default:
         out.append(f.default)
     return out
 
 
 def decode_field(data: Sequence[Any]) -> JobField:
-    name, param, ptype, required, scope, assets, key, overrides, *default = data
+    name, param, ptype, required, scope, assets, key, overrides, notes, *default = data
     # Interned: the same few parameter names, scopes and asset names recur in every field.
     intern = sys.intern
     return JobField(
@@ -135,6 +137,7 @@ def decode_field(data: Sequence[Any]) -> JobField:
         key,
         default[0] if default else MISSING,
         overrides,
+        tuple(notes),
     )
 
 

@@ -75,6 +75,12 @@ ASSETS = [
         {"min_amount": "float", "target_bucket": "string!"},
         partitions_def=dg.DailyPartitionsDefinition(start_date="2026-11-01"),
     ),
+    # The typed `top_sales` with its check's `min_rows`, as one declaration.
+    _asset(
+        "top_sales",
+        {"target_bucket": "string!", "top_n": "int", "min_amount": "float", "min_rows": "int"},
+        group_name="analysis",
+    ),
 ]
 
 
@@ -339,6 +345,7 @@ def test_create_writes_prefixed_values_to_ops_config_and_schema(specs: Path) -> 
         "report_only",
         "sales_job",
         "sales_sample_job",
+        "top_sales_job",
     ]
 
 
@@ -403,6 +410,7 @@ def test_refused_edit_leaves_the_file_byte_identical(
         "legacy",
         "sales_job.yaml",
         "sales_sample_job.yaml",
+        "top_sales_job.yaml",
     ]
 
 
@@ -441,6 +449,7 @@ def test_migrate_rewrites_the_legacy_example_and_is_idempotent(specs: Path) -> N
         ("legacy_ingest_job.yaml", True),
         ("sales_job.yaml", False),
         ("sales_sample_job.yaml", False),
+        ("top_sales_job.yaml", False),
     ]
     assert path.read_bytes() == before  # --check writes nothing
     migrate_specs(specs, assets=ASSETS)

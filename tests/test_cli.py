@@ -81,7 +81,7 @@ def test_the_installed_script_runs_validate_and_help_with_their_exit_codes(tmp_p
         for process, (out, err) in zip(processes, streams, strict=True)
     ]
     # The clean run prints its one line and nothing on stderr (no warning, no log line).
-    assert (ok.code, ok.out, ok.err) == (0, "ok: 5 job spec(s) in job_specs\n", "")
+    assert (ok.code, ok.out, ok.err) == (0, "ok: 6 job spec(s) in job_specs\n", "")
     assert problems.code == 1, problems.err
     (problem,) = problems.out.splitlines()
     assert problem.startswith(
@@ -114,7 +114,7 @@ def test_reading_commands(tmp_path: Path) -> None:
     )
     assert (validate.code, validate.out, validate.err) == (
         0,
-        "ok: 5 job spec(s) in job_specs\n",
+        "ok: 6 job spec(s) in job_specs\n",
         "",
     )
 
@@ -281,7 +281,7 @@ def test_editing_commands(tmp_path: Path) -> None:
         '  added params_schema.sales_ingestion_asset.source_bucket: "string!"\n'
     )
     assert (check.code, check.out) == (0, "nothing to migrate: every spec is in the current form\n")
-    assert len(load_job_specs(home / "job_specs", _example_assets())) == 6
+    assert len(load_job_specs(home / "job_specs", _example_assets())) == 7
 
 
 def test_eight_concurrent_updates_all_land(tmp_path: Path) -> None:
@@ -315,7 +315,9 @@ def test_eight_concurrent_updates_all_land(tmp_path: Path) -> None:
 
 
 def _example_assets() -> list[object]:
-    return list(example_location().defs.assets or [])
+    """The example's assets and checks (a check's parameters are its asset's)."""
+    defs = example_location().defs
+    return [*(defs.assets or []), *(defs.asset_checks or [])]
 
 
 def _side_by_side(commands: Sequence[tuple[Sequence[str], Path]]) -> list[Run]:

@@ -36,6 +36,7 @@ SPECS = [
     "daily_report_job.yaml",
     "sales_job.yaml",
     "sales_sample_job.yaml",
+    "top_sales_job.yaml",
 ]
 
 

@@ -605,4 +605,4 @@ def test_create_writes_the_editor_schema_line(history: History, tmp_path: Path) 
     assert created.code == 0, created.err
     text = (folder / "job_specs" / "sample_job.yaml").read_text()
     assert text.splitlines()[0] == "# yaml-language-server: $schema=../nexus-spec.schema.json"
-    assert history.cli(["validate"], folder).out == "ok: 6 job spec(s) in job_specs\n"
+    assert history.cli(["validate"], folder).out == "ok: 7 job spec(s) in job_specs\n"

@@ -137,7 +137,10 @@ def cache_file(cache_dir: Path) -> Path:
 @pytest.mark.parametrize(
     ("specs_dir", "assets"),
     [
-        (REPO / "job_specs", lambda: example_location().defs.assets),
+        (
+            REPO / "job_specs",
+            lambda: [*example_location().defs.assets, *example_location().defs.asset_checks],
+        ),
         (
             REPO / "tests" / "locations" / "partitioned_specs",
             lambda: __import__("tests.locations.partitioned_location", fromlist=["ASSETS"]).ASSETS,

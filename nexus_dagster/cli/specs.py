@@ -41,7 +41,6 @@ from nexus_dagster.editor_schema import assets_json_schema, spec_json_schema
 from nexus_dagster.errors import NexusSpecError, SpecProblem
 from nexus_dagster.factory import VALIDATION_ENV
 from nexus_dagster.location import Location
-from nexus_dagster.name_claims import NameClaims
 from nexus_dagster.partitioned import describe, values_run_config
 from nexus_dagster.resolution import launch, resolve
 from nexus_dagster.rules import JobField
@@ -72,12 +71,14 @@ def _validate(args: argparse.Namespace) -> int:
     if location.target.dg_project is not None:
         return _validate_project(args, location)
     specs_dir = specs_dir_of(args, location)
-    loaded_dir = location.specs_dir
-    if (
-        location.spec_error is None
-        and loaded_dir is not None
-        and loaded_dir.resolve() == specs_dir.resolve()
-    ):
+    error = location.spec_error
+    if error is not None and _same_folder(error.specs_dir, specs_dir):
+        # The load's own error, which Dagster shows as the location's load error: every problem
+        # of the folder, those only the built location tells included (a name that a job,
+        # schedule or sensor written in Python beside the specs already has; a schedule's
+        # `run_config:` that Dagster refuses). Checking the files again would miss these.
+        return _folder_problems(error.problems, specs_dir)
+    if error is None and _same_folder(location.specs_dir, specs_dir):
         # Importing the location ran build_definitions, which checked every spec against the
         # assets already; checking again would double the command's own work. What is left is
         # what Dagster itself checks when it loads the location, so the two never disagree.
@@ -87,30 +88,29 @@ def _validate(args: argparse.Namespace) -> int:
             return PROBLEMS
         say(f"ok: {len(spec_files(specs_dir))} job spec(s) in {rel(specs_dir)}")
         return OK
-    if location.assets is not None:
-        try:
-            specs = load_job_specs(specs_dir, assets=location.assets)
-        except NexusSpecError as err:
-            problems: Sequence[SpecProblem] = err.problems
-        else:
-            say(f"ok: {len(specs)} job spec(s) in {rel(specs_dir)}")
-            return OK
+    # `--specs` names another folder than the one the location builds: its files, checked
+    # against the location's assets when it says which it has.
+    if location.assets is None:
+        warn(
+            f"note: code location {location.target.label} does not load and does not say "
+            "which assets it has; checked the files alone"
+        )
+    try:
+        specs = load_job_specs(specs_dir, assets=location.assets)
+    except NexusSpecError as err:
+        return _folder_problems(err.problems, specs_dir)
+    if location.assets is None:
+        say(f"ok: the files under {rel(specs_dir)} (not checked against assets)")
     else:
-        assert location.spec_error is not None
-        problems = location.spec_error.problems
-        failed_dir = Path(location.spec_error.specs_dir or "")
-        if args.specs and failed_dir.resolve() != specs_dir.resolve():
-            warn(
-                f"note: code location {location.target.label} does not load and does not say "
-                "which assets it has; checked the files alone"
-            )
-            try:
-                load_job_specs(specs_dir)
-            except NexusSpecError as err:
-                problems = err.problems
-            else:
-                say(f"ok: the files under {rel(specs_dir)} (not checked against assets)")
-                return OK
+        say(f"ok: {len(specs)} job spec(s) in {rel(specs_dir)}")
+    return OK
+
+
+def _same_folder(folder: str | Path | None, specs_dir: Path) -> bool:
+    return folder is not None and Path(folder).resolve() == specs_dir.resolve()
+
+
+def _folder_problems(problems: Sequence[SpecProblem], specs_dir: Path) -> int:
     for problem in problems:
         say(problem_line(problem))
     files = len({p.path for p in problems})
@@ -119,36 +119,29 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _validate_project(args: argparse.Namespace, location: Location) -> int:
-    """``validate`` in a ``dg`` project: the project built as ``dg check defs`` builds it; when
-    specs stop it, each component's specs against its assets and the names across components,
-    so that every problem of every folder is listed."""
+    """``validate`` in a ``dg`` project: each component built as ``dg check defs`` builds it
+    (the names the project's Python code and the other components take included), so that every
+    problem of every folder is listed; then the project as a whole, for what else Dagster
+    refuses."""
     if location.assets is None:  # an `assets_from` that names no defs folder
         assert location.spec_error is not None
         return _problems(location.spec_error.problems, location.target.label)
     if args.specs:
-        path, assets = folder_of(args, location)
-        folders = [(path, assets, path)]
+        paths = [folder_of(args, location)[0].resolve()]
     else:
-        folders = [(f.path, f.assets, f.defs_yaml) for f in location.folders]
-    spec_error, refused = location.build_project()
-    if spec_error is None and refused is not None:
+        paths = [f.path.resolve() for f in location.folders]
+    found, refused = location.build_project()
+    problems = [problem for path in paths for problem in found.get(path, ())]
+    if problems:
+        return _problems(problems, location.target.label)
+    if refused is not None:
         say(f"{location.target.label}: Dagster refuses to load the code location: {refused}")
         return PROBLEMS
-    if spec_error is None:
-        for path, _, _ in folders:
-            say(f"ok: {len(spec_files(path))} job spec(s) in {rel(path)}")
-        if not folders:
-            say(f"ok: {location.target.label} has no NexusJobsComponent")
-        return OK
-    problems: list[SpecProblem] = []
-    claims = NameClaims()
-    for path, assets, owner in folders:
-        try:
-            claims.claim(load_job_specs(path, assets=assets), path, str(owner))
-        except NexusSpecError as err:
-            problems.extend(err.problems)
-    # Problems only the built jobs show (a schedule's `run_config:` Dagster refuses).
-    return _problems(problems or spec_error.problems, location.target.label)
+    for path in paths:
+        say(f"ok: {len(spec_files(path))} job spec(s) in {rel(path)}")
+    if not paths:
+        say(f"ok: {location.target.label} has no NexusJobsComponent")
+    return OK
 
 
 def _problems(problems: Sequence[SpecProblem], where: str) -> int:
