@@ -289,7 +289,8 @@ def load_location(target: Target) -> Location:
     return Location(
         target,
         Path(text) if isinstance(text, str) else None,
-        list(defs.assets or []),
+        # A check's parameters are parameters of its asset: the specs see the checks too.
+        [*(defs.assets or []), *(defs.asset_checks or [])],
         definitions=defs,
     )
 

@@ -2,6 +2,8 @@
 are its asset's fields in spec jobs and its `asset_defaults` spec's values outside them; the
 check's evaluation records the values it used; blocking checks keep working."""
 
+import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,10 @@ from nexus_dagster import (
     nexus_asset_check,
 )
 
-from .conftest import write_specs
+from .conftest import IN_PROCESS, REPO, write_specs
+from .forked_dagster import dagster
+
+DEFINITIONS = str(REPO / "definitions.py")
 
 ROWS = {"orders": 4}
 DOWNSTREAM: list[str] = []
@@ -226,3 +231,52 @@ def test_a_check_is_invoked_directly_with_its_values() -> None:
         resources={"params": NexusParams(values={"orders.max_rows": 1, "bucket": "b"})}
     )
     assert not orders_row_limit(context).passed
+
+
+# --- the example location, through the dagster CLI ------------------------------------------
+
+
+def test_the_examples_typed_asset_and_its_check_run_through_the_dagster_cli(
+    example_data: Path, dagster_home: Path
+) -> None:
+    (example_data / "reports-lake").mkdir()
+    (example_data / "reports-lake" / "sales.csv").write_text(
+        "date,region,amount\n2026-11-01,north,120.5\n2026-11-02,east,210\n2026-11-02,west,9\n"
+    )
+    values = {"top_sales.top_n": 2, "top_sales.min_rows": 3}
+    config = {"resources": {"params": {"config": {"values": values}}}, **IN_PROCESS}
+    result = dagster(
+        ["asset", "materialize", "--select", "top_sales", "-f", DEFINITIONS,
+         "--config-json", json.dumps(config)],
+        env=dict(os.environ),
+        timeout=180,
+    )  # fmt: skip
+    # The check is blocking: its failure fails the run, after top_sales materialized.
+    assert result.returncode != 0
+    assert "1 blocking asset check failed" in result.stdout + result.stderr
+    assert len((example_data / "reports-lake" / "top_sales.csv").read_text().splitlines()) == 3
+    with dg.DagsterInstance.get() as instance:
+        key = dg.AssetCheckKey(dg.AssetKey("top_sales"), "top_sales_has_rows")
+        (check,) = instance.event_log_storage.get_asset_check_execution_history(key, limit=1)
+        assert check.event is not None and check.event.dagster_event is not None
+        evaluation = check.event.dagster_event.event_specific_data
+    assert not evaluation.passed  # type: ignore[union-attr] # 2 rows kept, 3 required
+    record = evaluation.metadata["nexus/params"].value  # type: ignore[union-attr]
+    assert record == {
+        "min_rows": {"value": 3, "source": "per-asset", "field": "top_sales.min_rows"},
+        "target_bucket": {"value": "reports-lake", "source": "default", "field": "target_bucket"},
+    }
+    assert evaluation.metadata["nexus/spec"].value == "top_sales_job"  # type: ignore[union-attr]
+
+    run_config = example_data / "run.yaml"
+    run_config.write_text(json.dumps({"top_sales.top_n": 0, **IN_PROCESS}))
+    refused = dagster(
+        ["job", "execute", "-j", "top_sales_job", "-f", DEFINITIONS, "-c", str(run_config)],
+        env=dict(os.environ),
+        timeout=180,
+    )  # fmt: skip
+    assert refused.returncode != 0
+    assert (
+        "parameter `top_n` of `top_sales` (field `top_sales.top_n`) breaks a constraint of model "
+        "`TopSalesParams`: Input should be greater than 0"
+    ) in refused.stdout + refused.stderr
