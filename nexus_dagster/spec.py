@@ -34,6 +34,7 @@ from nexus_dagster.spec_checks import (
     check_alone,
     check_asset_defaults,
     check_automation,
+    check_typed_values,
     check_types_alone,
     check_unique_names,
 )
@@ -149,6 +150,8 @@ def _specs_and_problems(
             specs.append(loaded)
     check_unique_names(specs)
     if catalog is not None:
+        for spec in specs:
+            check_typed_values(spec, catalog)
         check_unique_schedule_names(specs)
         check_asset_defaults(specs)
         if whole_folder:

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from nexus_dagster.catalog import AssetInfo, Catalog
-from nexus_dagster.errors import NexusSelectionError, SpecProblem
+from nexus_dagster.declarations import declared_params
+from nexus_dagster.errors import NexusParamError, NexusSelectionError, SpecProblem
 from nexus_dagster.naming import split_name
 from nexus_dagster.param_types import TypeStringError, parse_type
 from nexus_dagster.partitioned import backfill_problem, placeholder_problems, selection_partitions
@@ -20,6 +21,7 @@ from nexus_dagster.rules import derive_fields, suggest
 from nexus_dagster.spec_entries import check_entries, check_entries_alone
 from nexus_dagster.spec_model import DAGSTER_OWN_PREFIX, JOB_NAME_RE, JobSpec
 from nexus_dagster.templates import partition_placeholders
+from nexus_dagster.typed_params import build_instance
 
 
 def check_alone(spec: JobSpec) -> None:
@@ -229,3 +231,42 @@ def check_against_assets(spec: JobSpec, catalog: Catalog) -> None:
         return
     spec.fields = tuple(fields)
     check_entries(spec)
+
+
+def check_typed_values(spec: JobSpec, catalog: Catalog) -> None:
+    """The spec's own values against the models of its typed assets and checks: a value that
+    breaks a constraint would fail every run that does not give another, so it is the spec's
+    problem, at the value's key.
+
+    Not kept in the cache of checked specs: a model's validators are code, which the cache's
+    key does not see."""
+    if not spec.fields:
+        return
+    typed = [(name, t) for name in spec.selected for t in catalog.by_name[name].typed]
+    if not typed:
+        return
+    run = launch(spec.fields, {}, require=False)
+    for asset, (target, model) in typed:
+        declared = declared_params(target.owner, target.metadata)
+        resolved, _ = resolve(asset, declared, run.config, run.from_spec)
+        values = {
+            param: _masked(r.value) if declared[param].is_secret else r.value
+            for param, r in resolved.items()
+        }
+        try:
+            build_instance(target.owner, model, values, {p: r.field for p, r in resolved.items()})
+        except NexusParamError as err:
+            found = resolved.get(err.param)
+            if found is None:
+                continue  # no value in the spec: each run gives one, and is checked then
+            at: list[Any] = (
+                ["ops_config", asset, err.param]
+                if found.field != err.param
+                else ["parameter_values", err.param]
+            )
+            spec.problem(at, f"{err} (the spec's value; runs that do not give another fail)")
+
+
+def _masked(value: Any) -> Any:
+    # A secret's value is read only inside a run; any text stands for it here.
+    return [_masked(v) for v in value] if isinstance(value, list) else "***"

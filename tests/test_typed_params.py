@@ -13,6 +13,7 @@ from nexus_dagster import (
     NexusDeclarationError,
     NexusParamError,
     NexusParams,
+    NexusSpecError,
     build_definitions,
     nexus_asset,
 )
@@ -265,3 +266,30 @@ def test_a_missing_required_model_field_raises_the_missing_value_error(tmp_path:
         defs.resolve_job_def("bare_job").execute_in_process()
     with pytest.raises(NexusParamError, match="asset `report` needs parameter `source_bucket`"):
         report(dg.build_asset_context(), params=NexusParams(values={}))
+
+
+@pytest.mark.parametrize(
+    ("spec", "line"),
+    [
+        (
+            "selection: [sales]\nparameter_values: {source_bucket: a/b}\n",
+            "bad_job.yaml:2:20: parameter_values.source_bucket: parameter `source_bucket` of "
+            "`sales` (field `source_bucket`) breaks a constraint of model `Ingest`: Value error, "
+            "a bucket name has no `/` (the spec's value; runs that do not give another fail)",
+        ),
+        (
+            "selection: [sales]\nops_config:\n  sales: {source_bucket: ok, batch_size: 0}\n",
+            "bad_job.yaml:3:30: ops_config.sales.batch_size: parameter `batch_size` of `sales` "
+            "(field `sales.batch_size`) breaks a constraint of model `Ingest`: Input should be "
+            "greater than 0 (the spec's value; runs that do not give another fail)",
+        ),
+    ],
+)
+def test_a_spec_value_that_breaks_a_constraint_is_a_spec_problem_at_its_key(
+    tmp_path: Path, spec: str, line: str
+) -> None:
+    specs = write_specs(tmp_path / "specs", {"bad_job.yaml": spec})
+    with pytest.raises(NexusSpecError) as caught:
+        build_definitions(specs, assets=[sales])
+    (problem,) = caught.value.problems
+    assert str(problem).endswith(line)
