@@ -88,6 +88,11 @@ def target_of(context: AssetContext, asset_key: str | dg.AssetKey | None) -> Tar
     return Target(key, context.assets_def.specs_by_key[key].metadata)
 
 
+def op_context_of(context: AssetContext) -> Any:
+    """The op context under an asset's or a check's context (an op's is its own)."""
+    return getattr(context, "op_execution_context", context)
+
+
 def keep_check_record(context: AssetContext, record: Mapping[str, Any]) -> None:
     """Keep the record of a check's values for its result (checks have no output metadata)."""
     _CHECK_RECORDS[getattr(context, "op_execution_context", context)] = dict(record)

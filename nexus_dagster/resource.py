@@ -13,7 +13,7 @@ from pydantic import BaseModel, PrivateAttr
 
 from nexus_dagster.asset_defaults import DefaultsSpec, OutsideValues, SpecIndex, values_example
 from nexus_dagster.consistent_runs import check_unchanged, keep_consistent
-from nexus_dagster.contexts import AssetContext, Target, job_of, keep_check_record, target_of
+from nexus_dagster.contexts import AssetContext, Target, job_of, op_context_of, target_of
 from nexus_dagster.declarations import declared_config, declared_params
 from nexus_dagster.errors import NexusConfigError, NexusParamError
 from nexus_dagster.naming import prefixed
@@ -21,16 +21,9 @@ from nexus_dagster.param_types import ParamType
 from nexus_dagster.partitioned import partition_fields
 from nexus_dagster.resolution import Resolved, launch, resolve
 from nexus_dagster.rules import JobField
+from nexus_dagster.run_record import record_values
 from nexus_dagster.templates import NoPartitionError, render
 from nexus_dagster.typed_params import M, build_instance, model_of
-
-METADATA_KEY = "nexus/params"
-"""Materialization metadata: each resolved value, its source and the field that supplied it."""
-PARTITION_METADATA_KEY = "nexus/partition"
-"""Materialization metadata of a partitioned asset: the run's partition key."""
-SPEC_METADATA_KEY = "nexus/spec"
-"""Materialization metadata of a run outside spec jobs: the ``asset_defaults`` spec whose
-values the asset resolved."""
 
 
 class NexusParams(dg.ConfigurableResource):
@@ -188,16 +181,7 @@ class NexusParams(dg.ConfigurableResource):
                 config = params.for_asset(context, model=Ingest)  # mypy sees `Ingest`
                 write(batch=config.batch_size)
         """
-        target = target_of(context, asset_key)
-        job = job_of(context)
-        if job is not None:
-            check_unchanged(context)
-        declared = declared_params(target.owner, target.metadata)
-        resolved, spec = self._resolution(job, target, declared, context)
-        # Secrets are read (and a value that is not an `{env: VAR}` reference refused) before
-        # anything is recorded, since the record keeps each secret's reference.
-        values = _read_secrets(target, declared, resolved)
-        _record_metadata(context, target, declared, resolved, spec)
+        target, values, resolved = self._read(context, asset_key)
         typed = model or model_of(target.metadata)
         if typed is not None:
             return build_instance(target.owner, typed, values, _fields_of(resolved))
@@ -211,18 +195,11 @@ class NexusParams(dg.ConfigurableResource):
         A placeholder that is the whole string yields the typed value; otherwise the value is
         inserted as text. ``None`` when the asset has no ``nexus/config``.
         """
-        target = target_of(context, asset_key)
-        job = job_of(context)
-        if job is not None:
-            check_unchanged(context)
-        declared = declared_params(target.owner, target.metadata)
-        resolved, spec = self._resolution(job, target, declared, context)
-        values = _read_secrets(target, declared, resolved)
-        _record_metadata(context, target, declared, resolved, spec)
+        target, values, _ = self._read(context, asset_key)
         template = declared_config(target.owner, target.metadata)
         partition = None
         if context.has_partition_key:
-            partitions_def = _op_context(context).assets_def.partitions_def
+            partitions_def = op_context_of(context).assets_def.partitions_def
             partition = partition_fields(partitions_def, context.partition_key)
         try:
             return render(template, values, partition)
@@ -234,6 +211,22 @@ class NexusParams(dg.ConfigurableResource):
                 "has no single partition key (a partition range, or none); launch it for one "
                 "partition",
             ) from None
+
+    def _read(
+        self, context: AssetContext, asset_key: str | dg.AssetKey | None
+    ) -> tuple[Target, dict[str, Any], dict[str, Resolved]]:
+        """What the asset or check reads (secrets read from the environment), recorded."""
+        target = target_of(context, asset_key)
+        job = job_of(context)
+        if job is not None:
+            check_unchanged(context)
+        declared = declared_params(target.owner, target.metadata)
+        resolved, spec = self._resolution(job, target, declared, context)
+        # Secrets are read (and a value that is not an `{env: VAR}` reference refused) before
+        # anything is recorded, since the record keeps each secret's reference.
+        values = _read_secrets(target, declared, resolved)
+        record_values(context, target, declared, resolved, spec)
+        return target, values, resolved
 
     def _resolution(
         self,
@@ -389,42 +382,3 @@ def _read_secrets(
 
 def _fields_of(resolved: Mapping[str, Resolved]) -> dict[str, str]:
     return {param: r.field for param, r in resolved.items()}
-
-
-def _record_metadata(
-    context: AssetContext,
-    target: Target,
-    declared: Mapping[str, ParamType],
-    resolved: Mapping[str, Resolved],
-    spec: DefaultsSpec | None,
-) -> None:
-    # The materialization answers "which parameters produced this?" in the asset's UI page.
-    # A secret is recorded by the variable it reads (its `{env: VAR}` reference), never by value,
-    # so that `nexus-dagster diff` can tell two runs that read different variables apart.
-    table = {}
-    for param, item in resolved.items():
-        entry = {
-            "value": "***" if declared[param].is_secret else item.value,
-            "source": item.source,
-            "field": item.field,
-        }
-        if declared[param].is_secret:
-            entry["reference"] = item.value
-        table[param] = entry
-    metadata: dict[str, Any] = {METADATA_KEY: dg.MetadataValue.json(table)}
-    if context.has_partition_key:
-        metadata[PARTITION_METADATA_KEY] = context.partition_key
-    if spec is not None:
-        metadata[SPEC_METADATA_KEY] = spec.name
-    if target.check is not None:
-        # A check's evaluation has no output metadata: its result carries the record
-        # (`nexus_asset_check` adds it).
-        keep_check_record(context, metadata)
-        return
-    op_context = _op_context(context)
-    output = op_context.assets_def.get_output_name_for_asset_key(target.key)
-    op_context.add_output_metadata(metadata, output_name=output)
-
-
-def _op_context(context: AssetContext) -> Any:
-    return getattr(context, "op_execution_context", context)

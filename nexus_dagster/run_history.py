@@ -19,7 +19,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +32,8 @@ from nexus_dagster.errors import NexusRunError
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.param_types import ParamType, check_value
 from nexus_dagster.resolution import launch, resolve
-from nexus_dagster.resource import METADATA_KEY, SPEC_METADATA_KEY
 from nexus_dagster.rules import SECTIONS, JobField, split_sections
+from nexus_dagster.run_record import METADATA_KEY, SPEC_METADATA_KEY
 from nexus_dagster.spec import JobSpec
 
 PARTITION_TAG = "dagster/partition"
@@ -148,7 +148,7 @@ def _launched(record: RunRecord) -> LaunchedRun:
         run_id=run.run_id,
         job=run.job_name,
         status=run.status.value,
-        start_time=datetime.fromtimestamp(started, UTC).isoformat() if started else None,
+        start_time=datetime.fromtimestamp(started, timezone.utc).isoformat() if started else None,
         partition=run.tags.get(PARTITION_TAG),
         values=values,
         sections=sections,
