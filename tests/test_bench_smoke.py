@@ -172,3 +172,21 @@ def test_asset_graph_bench_runs_each_variant_and_reports_ratios(
     result = json.loads(raw.read_text())
     assert set(result["median_s"]) == {"nexus", "plain", "spec_job"}
     assert result["nexus_vs_plain"] > 0 and result["nexus_vs_spec_job"] > 0
+
+
+def test_typed_bench_runs_each_twin_and_reports_the_ratio(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # As the script sets them when they are not set: an ephemeral instance, no spec cache.
+    monkeypatch.setenv("DAGSTER_HOME", "")
+    monkeypatch.setenv("NEXUS_DAGSTER_CACHE", "off")
+    raw = tmp_path / "typed.json"
+    main = bench_module("typed").main
+    assert main(["--smoke", "--json", str(raw)]) == 0
+    out = capsys.readouterr().out
+    assert "### Typed parameters: a spec job's run, typed against mapping" in out
+    assert "| **run** (s) |" in out
+    (result,) = json.loads(raw.read_text())["results"]
+    # Every asset of every twin ran and timed its call (the run checked they resolved alike).
+    assert result["call_n"] == {"typed": 20, "mapping": 20, "plain": 20}
+    assert result["typed_vs_mapping"]["median"] > 0
