@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run run-dg test lint docs venv clean
+.PHONY: run run-dg test test-floor lint docs venv venv-floor clean
 
 venv: $(STAMP)
 
@@ -14,6 +14,30 @@ $(STAMP): pyproject.toml requirements.lock
 	$(BIN)/python -m pip install --quiet -r requirements.lock
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# The floor venv: the oldest Dagster release the package supports (1.12.0, with its webserver,
+# GraphQL and dg libraries: requirements-floor.lock) on the oldest Python it supports (3.10),
+# where `make test` runs the tests marked `floor` a second time (docs/dagster-releases.md).
+# pyenv's `python3.10` shim fails when 3.10 is not pyenv's selected version, so each candidate
+# is run, and the first that is a working 3.10 is taken; with none, the main Python is used.
+FLOOR_VENV := .venv-floor
+FLOOR_BIN := $(FLOOR_VENV)/bin
+FLOOR_STAMP := $(FLOOR_VENV)/.installed
+FLOOR_PYTHON ?= $(shell for p in python3.10 "$${PYENV_ROOT:-$$HOME/.pyenv}"/versions/3.10*/bin/python3.10; do \
+	"$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && { command -v "$$p"; break; }; done)
+# The test files that hold tests marked `floor` (only those are collected there: the others may
+# import what the floor venv does not hold, such as Playwright).
+FLOOR_TESTS = $(shell grep -l 'pytest\.mark\.floor' tests/test_*.py)
+
+venv-floor: $(FLOOR_STAMP)
+
+$(FLOOR_STAMP): pyproject.toml requirements-floor.lock
+	@test -n "$(FLOOR_PYTHON)" || echo "note: no Python 3.10 found; the floor venv uses $(PYTHON) instead"
+	test -x $(FLOOR_BIN)/python || $(or $(FLOOR_PYTHON),$(PYTHON)) -m venv $(FLOOR_VENV)
+	$(FLOOR_BIN)/python -m pip install --quiet --upgrade pip
+	$(FLOOR_BIN)/python -m pip install --quiet -r requirements-floor.lock
+	$(FLOOR_BIN)/python -m pip install --quiet --no-deps -e .
+	touch $(FLOOR_STAMP)
 
 run: $(STAMP)
 	mkdir -p .dagster_home
@@ -33,11 +57,20 @@ run-dg: $(STAMP)
 # `make test PYTEST_WORKERS=` runs them in one process.
 PYTEST_WORKERS ?= -n 2 --dist loadgroup --no-loadscope-reorder
 
-test: $(STAMP)
+# After every test on the release of requirements.lock, the tests marked `floor` run again in
+# the floor venv, on both cores (each module's expensive fixture still starts once).
+FLOOR_PYTEST = $(FLOOR_BIN)/python -m pytest -q -m floor -n 2 --dist loadgroup --durations=5 $(FLOOR_TESTS)
+
+test: $(STAMP) $(FLOOR_STAMP)
 	$(BIN)/ruff check nexus_dagster tests definitions.py examples
 	$(BIN)/mypy
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir .site
 	$(BIN)/pytest -q $(PYTEST_WORKERS) --durations=15
+	$(FLOOR_PYTEST)
+
+# The tests marked `floor` alone, on Dagster 1.12.0 and Python 3.10.
+test-floor: $(FLOOR_STAMP)
+	$(FLOOR_PYTEST)
 
 lint: $(STAMP)
 	$(BIN)/ruff check nexus_dagster tests definitions.py examples
@@ -48,7 +81,7 @@ docs: $(STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve -a 127.0.0.1:8000
 
 clean:
-	rm -rf $(VENV) .dagster_home .site
+	rm -rf $(VENV) $(FLOOR_VENV) .cache/install-bases .dagster_home .site
 
 # Benchmarks against plain Dagster doing the same work, about 20 minutes on 2 cores; the figures
 # and how to read them are in docs/benchmarks.md. (`bench/` is a folder: the target is phony.)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +67,7 @@ def build_schedule(
 
     def evaluate(context: dg.ScheduleEvaluationContext) -> dg.RunRequest | dg.SkipReason:
         # A tick from the daemon has its time; one evaluated by hand may not (then: now).
-        at = context._scheduled_execution_time or datetime.now(UTC)  # noqa: SLF001
+        at = context._scheduled_execution_time or datetime.now(timezone.utc)  # noqa: SLF001
         if schedule.partition_key is not None:
             return request(context, at, schedule.partition_key)
         key = latest_complete_key(partitions_def, at)

@@ -29,6 +29,7 @@ STARTED_FIRST = (
     "test_graphql.py",
     "test_dg.py",  # ~65 s
     "test_bench_smoke.py",  # ~40 s
+    "test_install.py",  # a fresh clone builds its base venvs: ~25 s per release (~4 s after)
     "test_validate_agreement.py",
     "test_consistency.py",
     "test_automation_daemon.py",

@@ -65,6 +65,7 @@ def use(value: Any, source: str, field: str) -> dict[str, Any]:
 # --- the example location, through the dagster CLI ------------------------------------------
 
 
+@pytest.mark.floor
 def test_asset_materialize_resolves_the_asset_defaults_spec_values(
     example_data: Path, dagster_home: Path
 ) -> None:
@@ -97,6 +98,7 @@ def test_asset_materialize_resolves_the_asset_defaults_spec_values(
     assert "source_bucket=sales-raw (default)" in text.out
 
 
+@pytest.mark.floor
 def test_asset_materialize_of_a_partition_takes_values_laid_over_the_spec(
     example_data: Path, dagster_home: Path
 ) -> None:

@@ -100,7 +100,7 @@ def location_imports() -> Iterator[None]:
 def launched_runs(location: ModuleType) -> Any:
     """The run config each job gives partition 2026-03-01, and the run requests of each
     schedule's tick on 2026-07-03, as JSON has them (the twins may build a list or a tuple)."""
-    tick = datetime.datetime(2026, 7, 3, 5, tzinfo=datetime.UTC)
+    tick = datetime.datetime(2026, 7, 3, 5, tzinfo=datetime.timezone.utc)
     repo = location.defs.get_repository_def()
     runs: dict[str, Any] = {}
     for job in repo.get_all_jobs():

@@ -366,7 +366,7 @@ def e_a_killed_code_server_restarts_with_a_broken_spec_isolated(
                 deployment.nexus, "validate", "-f", str(deployment.location_file)
             )
             jobs = _kill_and_restart_code_server(deployment)
-            restarted = datetime.datetime.now(datetime.UTC)
+            restarted = datetime.datetime.now(datetime.timezone.utc)
             checked = validating.result()
         assert checked.returncode == 1, checked.stdout + checked.stderr
         # `path:line:col: message`; compared from the line number on, whatever the path's form.

@@ -142,6 +142,7 @@ def test_missing_required_value_rejected_before_the_run(example_data: Path) -> N
     )
 
 
+@pytest.mark.floor
 def test_launchpad_fields_have_descriptions_defaults_and_required_marks() -> None:
     definitions = example_location()
 
@@ -157,6 +158,7 @@ def test_launchpad_fields_have_descriptions_defaults_and_required_marks() -> Non
     assert "Per-asset" in fields["sales_ingestion_asset.source_bucket"].description
 
 
+@pytest.mark.floor
 def test_dagster_cli_multiprocess_each_step_sees_its_values(tmp_path: Path) -> None:
     out = tmp_path / "probe"
     home = new_dagster_home(tmp_path / "home")
@@ -185,6 +187,7 @@ def test_dagster_cli_multiprocess_each_step_sees_its_values(tmp_path: Path) -> N
     assert len(pids) == 3, "the multiprocess executor runs each step in its own process"
 
 
+@pytest.mark.floor
 def test_example_sales_job_through_dagster_cli(tmp_path: Path, example_data: Path) -> None:
     home = new_dagster_home(tmp_path / "home")
     run_yaml = tmp_path / "run.yaml"

@@ -8,7 +8,7 @@ import json
 import os
 import subprocess
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from types import ModuleType
@@ -29,6 +29,8 @@ from nexus_dagster import (
 
 from .conftest import write_specs
 from .forked_dagster import dagster
+
+UTC = timezone.utc  # `datetime.UTC` is Python 3.11's
 
 LOCATIONS = Path(__file__).parent / "locations"
 LOCATION = LOCATIONS / "partitioned_location.py"
@@ -103,6 +105,7 @@ def test_a_spec_over_partitioned_assets_is_a_partitioned_job() -> None:
     assert job.tags["nexus/params_digest"]
 
 
+@pytest.mark.floor
 def test_a_partition_run_resolves_the_spec_values_and_its_own_partition() -> None:
     job = defs().resolve_job_def("daily_job")
     result = job.execute_in_process(
@@ -328,6 +331,7 @@ def _evaluate_schedule(name: str, at: datetime) -> Any:
         return schedule.evaluate_tick(context)
 
 
+@pytest.mark.floor
 def test_a_daily_schedule_launches_the_latest_complete_day_with_its_values() -> None:
     tick = _evaluate_schedule("daily_job_nightly", datetime(2026, 11, 10, 1, 0, tzinfo=UTC))
     [request] = tick.run_requests
@@ -529,6 +533,7 @@ def _materializations(home: Path, run_id: str) -> dict[str, dict[str, Any]]:
         return out
 
 
+@pytest.mark.floor
 def test_dagster_cli_runs_a_partition_with_no_config(dagster_home: Path, tmp_path: Path) -> None:
     done = _dagster(
         "job", "execute", "-f", str(LOCATION), "-j", "daily_job",

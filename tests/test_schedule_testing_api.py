@@ -4,7 +4,7 @@ test Dagster's own ``build_schedule_from_partitioned_job`` schedules."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,8 @@ import pytest
 from nexus_dagster import build_definitions, nexus_asset
 
 from .conftest import example_location, new_dagster_home, write_specs
+
+UTC = timezone.utc  # `datetime.UTC` is Python 3.11's
 
 NIGHT = datetime(2026, 11, 10, 1, 0, tzinfo=UTC)
 
