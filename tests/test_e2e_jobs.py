@@ -332,6 +332,7 @@ def test_public_api_is_declared_once() -> None:
         "migrate_spec",
         "migrate_specs",
         "nexus_asset",
+        "nexus_asset_check",
         "nexus_run_config",
         "nexus_run_request",
         "update_spec",
@@ -362,6 +363,7 @@ def test_load_job_specs_without_assets_checks_files_alone() -> None:
         "legacy_ingest_job",
         "sales_job",
         "sales_sample_job",
+        "top_sales_job",
     ]
     assert all(s.fields == () for s in specs)
 
