@@ -89,3 +89,4 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/asset_graph.py
+	$(BIN)/python bench/typed.py
