@@ -27,6 +27,7 @@ from dagster_shared.error import SerializableErrorInfo
 from pydantic import Field
 
 from nexus_dagster.asset_defaults import SpecIndex
+from nexus_dagster.compat import build_defs_at, decl_loc
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.factory import Built, OnSpecError, build_specs_folder
 from nexus_dagster.name_claims import NameClaims
@@ -200,7 +201,7 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
         # names (Dagster would say only "Duplicate job definition").
         tree = context.component_tree
         for loc in _other_defs(tree.find_decl_at_path(tree.defs_module_path)):
-            other = context.build_defs(loc)
+            other = build_defs_at(context, loc)
             project.claims.reserve_python(
                 list(other.jobs or []),
                 [*(other.schedules or []), *(other.sensors or [])],
@@ -248,7 +249,7 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
             locs = [self._asset_folder(context, i, name) for i, name in enumerate(self.assets_from)]
         assets: list[Any] = []
         for loc in locs:
-            defs = context.build_defs(loc)
+            defs = build_defs_at(context, loc)
             # A check's parameters are parameters of its asset: the specs see the checks too.
             assets.extend([*(defs.assets or []), *(defs.asset_checks or [])])
         return assets
@@ -299,7 +300,7 @@ def is_nexus(decl: ComponentDecl) -> bool:
 def _other_defs(decl: ComponentDecl) -> Iterator[Any]:
     """The largest parts of the defs tree under ``decl`` that hold no ``NexusJobsComponent``."""
     if not any(is_nexus(d) for d in decl.iterate_all_component_decls()):
-        yield decl.loc
+        yield decl_loc(decl)
         return
     for child in decl.iterate_child_component_decls():
         yield from _other_defs(child)

@@ -95,6 +95,7 @@ class Location:
         takes it; else the problems of each component's specs folder whose specs stop it, and
         what Dagster says. Each ``NexusJobsComponent`` is then built alone, in the order Dagster
         builds them, so that the first one that fails does not hide the others' problems."""
+        from nexus_dagster.compat import tree_build_defs
         from nexus_dagster.component import NexusComponentError
 
         with warnings.catch_warnings():
@@ -108,7 +109,7 @@ class Location:
             problems: dict[Path, tuple[SpecProblem, ...]] = {}
             for folder in self.folders:
                 try:
-                    self.component_tree.build_defs(folder.loc)
+                    tree_build_defs(self.component_tree, folder.loc)
                 except NexusComponentError as err:
                     problems[folder.path.resolve()] = err.spec_error.problems
                 except Exception:  # another failure: the project's, `failed`, says it
@@ -304,6 +305,7 @@ def _load_dg_project(target: Target) -> Location:
     from dagster.components.core.component_tree import ComponentTree
     from dagster.components.core.context import ComponentLoadContext
 
+    from nexus_dagster.compat import loc_decl_pairs, tree_load_component
     from nexus_dagster.component import NexusJobsComponent, is_nexus
 
     root = Path(target.dg_project or ".")
@@ -318,10 +320,10 @@ def _load_dg_project(target: Target) -> Location:
             warnings.simplefilter("ignore")
             tree = ComponentTree.for_project(root)
             top = tree.find_decl_at_path(tree.defs_module_path)
-            for loc, decl in top.iterate_loc_component_decl_pairs():
+            for loc, decl in loc_decl_pairs(top):
                 if not is_nexus(decl):
                     continue
-                component = tree.load_component(loc)
+                component = tree_load_component(tree, loc)
                 assert isinstance(component, NexusJobsComponent)
                 context = ComponentLoadContext.from_decl_load_context(decl.context, decl)
                 try:

@@ -12,6 +12,7 @@ import dagster as dg
 from pydantic import BaseModel, PrivateAttr
 
 from nexus_dagster.asset_defaults import DefaultsSpec, OutsideValues, SpecIndex, values_example
+from nexus_dagster.compat import partition_key_of
 from nexus_dagster.consistent_runs import check_unchanged, keep_consistent
 from nexus_dagster.contexts import AssetContext, Target, job_of, op_context_of, target_of
 from nexus_dagster.declarations import declared_config, declared_params
@@ -198,9 +199,10 @@ class NexusParams(dg.ConfigurableResource):
         target, values, _ = self._read(context, asset_key)
         template = declared_config(target.owner, target.metadata)
         partition = None
-        if context.has_partition_key:
+        key = partition_key_of(context)
+        if key is not None:
             partitions_def = op_context_of(context).assets_def.partitions_def
-            partition = partition_fields(partitions_def, context.partition_key)
+            partition = partition_fields(partitions_def, key)
         try:
             return render(template, values, partition)
         except NoPartitionError:

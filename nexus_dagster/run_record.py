@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from nexus_dagster.asset_defaults import DefaultsSpec
+from nexus_dagster.compat import partition_key_of
 from nexus_dagster.contexts import AssetContext, Target, keep_check_record, op_context_of
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.resolution import Resolved
@@ -47,8 +48,9 @@ def record_values(
             entry["reference"] = item.value
         table[param] = entry
     metadata: dict[str, Any] = {METADATA_KEY: dg.MetadataValue.json(table)}
-    if context.has_partition_key:
-        metadata[PARTITION_METADATA_KEY] = context.partition_key
+    key = partition_key_of(context)
+    if key is not None:
+        metadata[PARTITION_METADATA_KEY] = key
     if spec is not None:
         metadata[SPEC_METADATA_KEY] = spec.name
     if target.check is not None:

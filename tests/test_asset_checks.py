@@ -27,6 +27,10 @@ DEFINITIONS = str(REPO / "definitions.py")
 ROWS = {"orders": 4}
 DOWNSTREAM: list[str] = []
 
+# Direct invocation, check contexts and typed models touch Dagster's APIs most: these run on
+# the oldest supported release too (make test-floor).
+pytestmark = pytest.mark.floor
+
 
 @nexus_asset(params={"bucket": "string!"})
 def orders(context: dg.AssetExecutionContext, params: NexusParams) -> None:
