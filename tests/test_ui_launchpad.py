@@ -72,7 +72,9 @@ def example_specs() -> list[JobSpec]:
     assert loader is not None and loader.loader is not None
     module = importlib.util.module_from_spec(loader)
     loader.loader.exec_module(module)
-    return load_job_specs(REPO / "job_specs", assets=list(module.defs.assets or []))
+    # The checks with the assets: a check's parameters are its asset's.
+    assets = [*(module.defs.assets or []), *(module.defs.asset_checks or [])]
+    return load_job_specs(REPO / "job_specs", assets=assets)
 
 
 def editor_lines(page: Page) -> list[str]:
