@@ -78,9 +78,9 @@ class SpecIndex:
     """The ``asset_defaults`` spec of each asset that has one."""
     declared: dict[str, Mapping[str, ParamType]] = field(default_factory=dict)
     """What each asset of the location declares (its checks' parameters included)."""
-    typed: dict[str, list[tuple[Any, Any]]] = field(default_factory=dict)
-    """The typed declarations of each asset and its checks: ``(target, model)`` pairs, each
-    built for every run of the asset before any asset's code runs."""
+    typed: dict[str, list[Any]] = field(default_factory=dict)
+    """Each asset's typed declarations: the asset and its checks that declare a model (as
+    ``contexts.Target``), each built for every run of the asset before any asset's code runs."""
 
     def add_spec(
         self,
@@ -109,12 +109,12 @@ class SpecIndex:
     def add_assets(
         self,
         declared: Mapping[str, Mapping[str, ParamType]],
-        typed: Mapping[str, Sequence[tuple[Any, Any]]] | None = None,
+        typed: Mapping[str, Sequence[Any]] | None = None,
     ) -> None:
         """Record what each asset declares, and its typed declarations."""
         self.declared.update(declared)
-        for asset, models in (typed or {}).items():
-            self.typed[asset] = list(models)
+        for asset, targets in (typed or {}).items():
+            self.typed[asset] = list(targets)
 
     def fields_for(
         self, asset: str, declared: Mapping[str, ParamType] | None = None

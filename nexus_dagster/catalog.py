@@ -41,9 +41,9 @@ class AssetInfo:
     backfill_policy: dg.BackfillPolicy | None = None
     automated: bool = False
     """``True`` when the asset has an ``automation_condition`` (declarative automation)."""
-    typed: tuple[tuple[Target, Any], ...] = ()
-    """The typed declarations (``nexus_asset(params=Model)``) of the asset and its checks:
-    ``(target, model)`` pairs."""
+    typed: tuple[Target, ...] = ()
+    """The asset and its checks that declare their parameters as a model
+    (``nexus_asset(params=Model)``)."""
 
 
 def asset_name(key: dg.AssetKey) -> str:
@@ -91,7 +91,6 @@ class Catalog:
         for asset in self._assets:
             for key, metadata, (partitions_def, backfill_policy), automated in _specs(asset):
                 name = asset_name(key)
-                model = model_of(metadata)
                 self.by_name[name] = AssetInfo(
                     name,
                     key,
@@ -100,7 +99,7 @@ class Catalog:
                     partitions_def,
                     backfill_policy,
                     automated,
-                    ((Target(key, metadata), model),) if model is not None else (),
+                    (Target(key, metadata),) if model_of(metadata) is not None else (),
                 )
         for asset in self._assets:
             for check in _check_specs(asset):
@@ -112,7 +111,8 @@ class Catalog:
         target = Target(check.asset_key, check.metadata or {}, check.key)
         declared = declared_params(target.owner, target.metadata)
         info = self.by_name.get(target.asset)
-        if info is None or not (declared or target.metadata.get("nexus/model")):
+        model = model_of(target.metadata)
+        if info is None or not (declared or model):
             return
         params = dict(info.params)
         for param, ptype in declared.items():
@@ -127,8 +127,7 @@ class Catalog:
                 )
             if have is None or (ptype.required and not have.required):
                 params[param] = ptype
-        model = model_of(target.metadata)
-        typed = (*info.typed, (target, model)) if model is not None else info.typed
+        typed = (*info.typed, target) if model is not None else info.typed
         self.by_name[target.asset] = dataclasses.replace(info, params=params, typed=typed)
 
     @cached_property

@@ -246,7 +246,16 @@ class NexusParams(dg.ConfigurableResource):
         else:
             outside = self._outside_values(name, declared)
             if outside.problems:
-                raise _values_error(job or "(invoked directly)", outside.problems)
+                if job is None:
+                    raise NexusParamError(
+                        name,
+                        outside.problems[0][0],
+                        f"{target.who} was invoked with values that do not fit, in "
+                        f"`NexusParams(values={{...}})`: "
+                        + "; ".join(message for _, message in outside.problems),
+                        names=[n for n, _ in outside.problems],
+                    )
+                raise _values_error(job, outside.problems)
             config, from_spec, spec = outside.config, outside.from_spec, outside.spec
             if self.config:  # the resource's own form, `__nexus_ops__` keys: laid over
                 config = {**config, **self.config}
@@ -275,7 +284,9 @@ class NexusParams(dg.ConfigurableResource):
         if not names and run.job_name in self.index.spec_jobs:
             names = {a for a, jobs in self.jobs_by_asset.items() if run.job_name in jobs}
         for asset in sorted(names & typed.keys()):
-            for target, model in typed[asset]:
+            for target in typed[asset]:
+                model = model_of(target.metadata)
+                assert model is not None  # the catalog keeps only targets that declare one
                 declared = declared_params(target.owner, target.metadata)
                 resolved, _ = self._resolution(run.job_name, target, declared)
                 values = _read_secrets(target, declared, resolved)

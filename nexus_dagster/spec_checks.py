@@ -21,7 +21,7 @@ from nexus_dagster.rules import derive_fields, suggest
 from nexus_dagster.spec_entries import check_entries, check_entries_alone
 from nexus_dagster.spec_model import DAGSTER_OWN_PREFIX, JOB_NAME_RE, JobSpec
 from nexus_dagster.templates import partition_placeholders
-from nexus_dagster.typed_params import build_instance
+from nexus_dagster.typed_params import build_instance, model_of
 
 
 def check_alone(spec: JobSpec) -> None:
@@ -246,7 +246,9 @@ def check_typed_values(spec: JobSpec, catalog: Catalog) -> None:
     if not typed:
         return
     run = launch(spec.fields, {}, require=False)
-    for asset, (target, model) in typed:
+    for asset, target in typed:
+        model = model_of(target.metadata)
+        assert model is not None  # the catalog keeps only targets that declare one
         declared = declared_params(target.owner, target.metadata)
         resolved, _ = resolve(asset, declared, run.config, run.from_spec)
         values = {

@@ -75,6 +75,18 @@ def test_a_missing_value_in_a_direct_invocation_raises_the_plugins_error() -> No
     )
 
 
+def test_a_value_of_the_wrong_type_in_a_direct_invocation_names_where_it_was_given() -> None:
+    with pytest.raises(NexusParamError) as caught:
+        sales(
+            dg.build_asset_context(), params=NexusParams(values={"bucket": "b", "batch_size": "x"})
+        )
+    assert str(caught.value) == (
+        "asset `sales` was invoked with values that do not fit, in `NexusParams(values={...})`: "
+        "`batch_size` does not fit type `int`: expected int, got str"
+    )
+    assert "sales" not in USED
+
+
 @pytest.mark.parametrize("run", [dg.materialize, dg.materialize_to_memory])
 def test_materialize_takes_simple_and_prefixed_names(run: object) -> None:
     values = {"bucket": "shared-lake", "marketing.bucket": "mkt"}
