@@ -24,17 +24,21 @@ from nexus_dagster.resolution import launch
 from nexus_dagster.rules import JobField, derive_fields, fields_digest, suggest
 
 DEFAULTS_TAG_PREFIX = "nexus/asset_defaults."
-"""Run tag ``nexus/asset_defaults.<spec>``: the digest of that spec's fields when a run outside
-spec jobs first resolved values from it (later steps compare theirs to it)."""
+"""Run tags ``nexus/asset_defaults.<spec>.<digest>``: the digest of that spec's fields when a
+run outside spec jobs first resolved values from it (``consistent_runs``)."""
 
 
 @dataclass(frozen=True)
 class DefaultsSpec:
-    """A spec with ``asset_defaults: true``: its name, file and fields."""
+    """A spec with ``asset_defaults: true``: its name, file (as messages show it) and fields;
+    ``stat`` is the file's ``(mtime_ns, size)`` when the process read it, if known."""
 
     name: str
     path: str
     fields: tuple[JobField, ...]
+    stat: tuple[int, int] | None = None
+    file: str = ""
+    """The file's path to read it again (``path`` may be shown relative to a project)."""
 
     @cached_property
     def digest(self) -> str:
@@ -43,10 +47,40 @@ class DefaultsSpec:
 
     @property
     def tag(self) -> str:
-        """The run tag that keeps the digest a run first resolved this spec's values with."""
-        # Dagster's tag keys allow 63 characters after the `nexus/` namespace.
-        name = self.name if len(DEFAULTS_TAG_PREFIX + self.name) <= 69 else _short(self.name)
+        """The prefix of the run tags that keep the digests a run resolved this spec with."""
+        # Dagster's tag keys allow 63 characters after the `nexus/` namespace, and a digest
+        # (16 characters and a dot) follows the name.
+        name = self.name if len(DEFAULTS_TAG_PREFIX + self.name) <= 52 else _short(self.name)
         return DEFAULTS_TAG_PREFIX + name
+
+    def claims(self, tags: Mapping[str, str]) -> set[str]:
+        """The digests ``tags`` say runs resolved this spec with.
+
+        >>> spec = DefaultsSpec("sales_job", "specs/sales_job.yaml", ())
+        >>> sorted(spec.claims({"nexus/asset_defaults.sales_job.ab12": "ab12", "x": "y"}))
+        ['ab12']
+        """
+        prefix = self.tag + "."
+        return {value for key, value in tags.items() if key.startswith(prefix)}
+
+    def claim_tag(self, digest: str) -> str:
+        """The run tag that says a run resolved this spec with the fields of ``digest``."""
+        return f"{self.tag}.{digest}"
+
+    def with_fields(self, fields: Sequence[JobField]) -> DefaultsSpec:
+        """This spec as it was when its fields were ``fields`` (an earlier version)."""
+        return DefaultsSpec(self.name, self.path, tuple(fields), self.stat, self.file)
+
+
+@dataclass(frozen=True)
+class BrokenSpec:
+    """A spec file with problems (isolated), as far as it could be read: its name, file, the
+    problem lines, and the schedules and sensors it would have had."""
+
+    name: str
+    path: str
+    problems: tuple[str, ...]
+    automations: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -81,6 +115,10 @@ class SpecIndex:
     typed: dict[str, list[Any]] = field(default_factory=dict)
     """Each asset's typed declarations: the asset and its checks that declare a model (as
     ``contexts.Target``), each built for every run of the asset before any asset's code runs."""
+    job_fields: dict[str, Sequence[JobField]] = field(default_factory=dict)
+    """The fields of each spec job, by job name."""
+    broken_defaults: dict[str, BrokenSpec] = field(default_factory=dict)
+    """Each asset selected by an ``asset_defaults`` spec that has problems (isolated)."""
 
     def add_spec(
         self,
@@ -91,10 +129,14 @@ class SpecIndex:
         *,
         partitioned: bool,
         asset_defaults: bool,
+        stat: tuple[int, int] | None = None,
+        file: str = "",
     ) -> None:
-        """Record a spec job (loaded with assets and checked)."""
+        """Record a spec job (loaded with assets and checked); ``stat`` and ``file`` as in
+        :class:`DefaultsSpec`."""
         self.spec_jobs.add(name)
         self.paths[name] = path
+        self.job_fields[name] = fields
         for asset in selected:
             jobs = self.jobs_by_asset.setdefault(asset, [])
             if name not in jobs:
@@ -102,9 +144,15 @@ class SpecIndex:
         if partitioned:
             self.partitioned[name] = tuple(fields)
         if asset_defaults:
-            spec = DefaultsSpec(name, path, tuple(fields))
+            spec = DefaultsSpec(name, path, tuple(fields), stat, file or path)
             for asset in selected:
                 self.defaults[asset] = spec
+
+    def add_broken_defaults(self, spec: BrokenSpec, selected: Sequence[str]) -> None:
+        """Record an ``asset_defaults`` spec that has problems, for the assets it selects: a
+        run outside spec jobs of any of them fails naming it, never falling back to others."""
+        for asset in selected:
+            self.broken_defaults[asset] = spec
 
     def add_assets(
         self,
@@ -117,11 +165,15 @@ class SpecIndex:
             self.typed[asset] = list(targets)
 
     def fields_for(
-        self, asset: str, declared: Mapping[str, ParamType] | None = None
+        self,
+        asset: str,
+        declared: Mapping[str, ParamType] | None = None,
+        spec: DefaultsSpec | None = None,
     ) -> tuple[tuple[JobField, ...], DefaultsSpec | None]:
         """The fields a run outside spec jobs may give for ``asset``: those of its
-        ``asset_defaults`` spec, else its own declarations' (``asset.param``, no default)."""
-        spec = self.defaults.get(asset)
+        ``asset_defaults`` spec (``spec``: that spec as the run resolves it), else its own
+        declarations' (``asset.param``, no default)."""
+        spec = spec or self.defaults.get(asset)
         if spec is not None:
             return spec.fields, spec
         if declared is None:
@@ -133,11 +185,13 @@ class SpecIndex:
         asset: str,
         declared: Mapping[str, ParamType],
         values: Mapping[str, Any],
+        spec: DefaultsSpec | None = None,
     ) -> OutsideValues:
         """What ``asset`` resolves from when a run outside spec jobs gives ``values`` (flat
-        names): the names that are fields of the asset's spec (or its own) laid over that spec's
-        values; ``problems`` names each of those values of the wrong type."""
-        fields, spec = self.fields_for(asset, declared)
+        names): the names that are fields of the asset's spec (``spec``: as the run resolves
+        it) or its own, laid over that spec's values; ``problems`` names each of those values of
+        the wrong type."""
+        fields, spec = self.fields_for(asset, declared, spec)
         names = {f.name for f in fields}
         given = {name: value for name, value in values.items() if name in names}
         run = launch(fields, given, require=False)

@@ -1,78 +1,219 @@
-"""Consistent runs: a spec edited while a run is in flight never silently changes what the
-run's later steps resolve (docs: ``runs.md``, "Consistent runs").
+"""Consistent runs: every step of a run, and of its re-executions, resolves a spec's values as the
+run first resolved them, whatever process runs it, or fails saying the spec changed (docs:
+``runs.md``, "Consistent runs").
 
-Every step process of a run rebuilds the code location from the spec files. A spec job's run
-carries the digest of the job's fields in its tags (:data:`DIGEST_TAG`), and a step compares it to
-the job it rebuilt; a run outside spec jobs keeps the digest of each ``asset_defaults`` spec its
-first step resolved values from (``nexus/asset_defaults.<spec>``). A step that sees another digest
-fails, naming the spec, rather than mix the values of two versions of it.
+A run and its re-executions (from failure, of selected steps, an automatic retry) are one
+*family*; its root is the run first launched. Each step process imports the code location anew
+(or, in a long-lived worker such as dagster-celery's, keeps the one it imported first), so the
+spec it holds may be another version than the family's. The family's version of a spec is:
+
+- for a spec job, the digest of its fields that the root run's ``nexus/params_digest`` tag
+  holds (:data:`DIGEST_TAG`: the job's, when the run was launched);
+- for an ``asset_defaults`` spec in a run outside spec jobs, the digest the family's first step
+  to resolve it claimed in a run tag ``nexus/asset_defaults.<spec>.<digest>``.
+
+A step whose spec has that digest resolves with its own fields, and leaves them in the
+instance's key-value store (``nexus/fields/<digest>``); a step whose spec has another takes the
+family's fields from there. Without them it fails, naming the spec, before any asset's code.
 """
 
 from __future__ import annotations
 
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
 from nexus_dagster.asset_defaults import DefaultsSpec
-from nexus_dagster.contexts import AssetContext
 from nexus_dagster.errors import NexusParamError
+from nexus_dagster.rules import JobField, fields_digest
+from nexus_dagster.spec_cache import decode_field, encode_field
 
 DIGEST_TAG = "nexus/params_digest"
-"""Run tag: digest of the job's fields when the run was launched (see :func:`check_unchanged`)."""
+"""Run tag: digest of the job's fields when the run was launched."""
+FIELDS_KEY_PREFIX = "nexus/fields/"
+"""Key prefix, in the instance's key-value store, of the fields of each digest a step resolved."""
+RELAUNCH = "Launch a new run to use the spec as it is now."
+WORKERS = (
+    "If steps run in long-lived worker processes (dagster-celery), restart them after editing "
+    "specs: they keep the code location they imported first."
+)
 
-_CHECKED: set[tuple[str, str]] = set()
-"""(run id, tag) of the ``asset_defaults`` digests this process has put on, or checked against,
-its runs."""
+_ANCHORED: dict[tuple[str, str], tuple[JobField, ...]] = {}
+"""The fields this process resolved each (run id, spec) with."""
+_STORED: set[str] = set()
+"""The digests whose fields this process knows to be in the instance's store."""
+_DIGESTS: dict[int, tuple[Sequence[JobField], str]] = {}
+"""The digest of each fields sequence this process computed one for, by identity (the
+sequence is kept, so that its identity is not reused)."""
 
 
-def check_unchanged(context: AssetContext) -> None:
-    """Refuse a step of a spec job's run whose job was rebuilt from an edited spec."""
-    # Every step process rebuilds the job from the spec files, and Dagster fills defaults from
-    # that rebuilt job. A spec edited while the run is in flight would silently hand later steps
-    # other values than the run launched with, so refuse instead.
-    launched = context.run.tags.get(DIGEST_TAG)
-    current = context.job_def.tags.get(DIGEST_TAG)
-    if launched and current and launched != current:
+def root_of(instance: Any, run: Any) -> Any:
+    """The run first launched of ``run``'s family (``run`` itself unless it re-executes one).
+
+    Raises :class:`NexusParamError` when the root run is no longer in the instance: the values
+    it resolved cannot be told then.
+    """
+    if not run.root_run_id:
+        return run
+    root = instance.get_run_by_id(run.root_run_id)
+    if root is None:
         raise NexusParamError(
             "",
             "",
-            f"the spec of job `{context.run.job_name}` changed while this run was in flight "
-            f"(parameters digest {launched} at launch, {current} now): this step would not see "
-            "the values the run was launched with. Launch a new run to use the edited spec.",
+            f"run {run.run_id} re-executes run {run.root_run_id}, which is no longer in the "
+            f"instance: the values it resolved cannot be told. {RELAUNCH}",
         )
+    return root
 
 
-def keep_consistent(context: AssetContext, spec: DefaultsSpec) -> None:
-    """Refuse a step of a run outside spec jobs whose ``asset_defaults`` spec changed since
-    the run's first step resolved its values."""
-    # A run outside spec jobs has no digest tag from its job (Dagster's asset job has no spec),
-    # and every step process loads the spec files anew. The first step to resolve the spec's
-    # values keeps the digest on the run; a later step whose spec differs refuses to go on
-    # rather than mix the values of two versions of the spec. A step process is handed the run
-    # as it was at launch, so the tag is read from the instance (once per process and spec:
-    # the specs a process loaded do not change under it). A process that executes every step
-    # of the run (the in-process executor, a one-step run) has nothing to agree with.
-    run_id = context.run.run_id
-    if (run_id, spec.tag) in _CHECKED:
-        return
-    if _whole_run_here(context):
-        _CHECKED.add((run_id, spec.tag))
-        return
-    run = context.instance.get_run_by_id(run_id)
-    first = run.tags.get(spec.tag) if run is not None else None
-    if first is None:
-        context.instance.add_run_tags(run_id, {spec.tag: spec.digest})
-    elif first != spec.digest:
+def ancestors_of(instance: Any, run: Any) -> list[Any]:
+    """The runs ``run`` re-executes, nearest first, as the instance holds them now."""
+    found = []
+    parent_id = run.parent_run_id
+    while parent_id:
+        parent = instance.get_run_by_id(parent_id)
+        if parent is None:
+            break
+        found.append(parent)
+        parent_id = parent.parent_run_id
+    return found
+
+
+def job_fields(
+    instance: Any, run: Any, job: str, path: str, loaded: Sequence[JobField]
+) -> tuple[JobField, ...]:
+    """The fields a step of ``run`` of spec job ``job`` resolves with: those of the digest its
+    family's root was launched with (``loaded``: the job's fields in this process)."""
+    key = (run.run_id, job)
+    anchored = _ANCHORED.get(key)
+    if anchored is None:
+        launched = root_of(instance, run).tags.get(DIGEST_TAG)
+        if launched is None:
+            raise NexusParamError(
+                "",
+                "",
+                f"the run of job `{job}` carries no `{DIGEST_TAG}` tag, which every run of a job "
+                "built from a spec has when it is launched: the values it was launched with "
+                f"cannot be told. {RELAUNCH}",
+            )
+        anchored = _fields_of(instance, launched, loaded)
+        if anchored is None:
+            raise NexusParamError(
+                "",
+                "",
+                f"the spec of job `{job}` ({path}) is not the one this run"
+                f"{'' if run.root_run_id is None else ' family'} was launched with (parameters "
+                f"digest {launched} at launch, {digest_of(loaded)} in this process), and no step "
+                f"has left the values of {launched}: this step cannot resolve them. "
+                f"{RELAUNCH} {WORKERS}",
+            )
+        _ANCHORED[key] = anchored
+    return anchored
+
+
+def defaults_fields(instance: Any, run: Any, spec: DefaultsSpec) -> DefaultsSpec:
+    """``spec`` as the family of ``run`` (outside spec jobs) resolves it: with the fields its
+    first step to resolve it claimed, claiming its own when none has."""
+    key = (run.run_id, spec.tag)
+    anchored = _ANCHORED.get(key)
+    if anchored is None:
+        anchored = _claimed(instance, run, spec)
+        _ANCHORED[key] = anchored
+    return spec if anchored is spec.fields else spec.with_fields(anchored)
+
+
+def _claimed(instance: Any, run: Any, spec: DefaultsSpec) -> tuple[JobField, ...]:
+    earlier: set[str] = set()
+    for ancestor in ancestors_of(instance, run):
+        earlier |= spec.claims(ancestor.tags)
+    claims = earlier or spec.claims(_tags_now(instance, run))
+    if not claims:
+        # This step is the first to resolve the spec in the family: its version becomes the
+        # family's, unless the process holds a spec older than the file (a long-lived worker).
+        if spec.stat is not None and _stat(spec.file) != spec.stat:
+            raise NexusParamError(
+                "",
+                "",
+                f"the `asset_defaults` spec `{spec.name}` ({spec.path}) changed after this "
+                f"process loaded it: this step would resolve an older version of it. {WORKERS}",
+            )
+        _store(instance, spec.digest, spec.fields)
+        instance.add_run_tags(run.run_id, {spec.claim_tag(spec.digest): spec.digest})
+        # Two steps that start together may both find no claim and both claim: each reads the
+        # claims again, and a step that sees two refuses rather than mix them.
+        claims = spec.claims(_tags_now(instance, run))
+    if len(claims) > 1:
         raise NexusParamError(
             "",
             "",
-            f"the `asset_defaults` spec `{spec.name}` ({spec.path}) changed while this run was "
-            f"in flight (parameters digest {first} when its first step resolved them, "
-            f"{spec.digest} now): this step would not see the values the run began with. "
-            "Launch a new run to use the edited spec.",
+            f"the steps of this run{'' if not earlier else ' family'} resolved two versions of "
+            f"the `asset_defaults` spec `{spec.name}` ({spec.path}), parameters digests "
+            f"{', '.join(sorted(claims))}: the spec changed while they started. {RELAUNCH}",
         )
-    _CHECKED.add((run_id, spec.tag))
+    (claimed,) = claims
+    fields = _fields_of(instance, claimed, spec.fields)
+    if fields is None:
+        raise NexusParamError(
+            "",
+            "",
+            f"the `asset_defaults` spec `{spec.name}` ({spec.path}) changed since this run"
+            f"{'' if not earlier else ' family'} first resolved it (parameters digest {claimed} "
+            f"then, {spec.digest} in this process), and no step has left the values of "
+            f"{claimed}: this step cannot resolve them. {RELAUNCH}",
+        )
+    return fields
 
 
-def _whole_run_here(context: AssetContext) -> bool:
-    plan = context.get_step_execution_context().execution_plan
-    run_steps = context.run.step_keys_to_execute
-    total = len(run_steps) if run_steps is not None else len(plan.steps)
-    return len(plan.step_keys_to_execute) >= total
+def digest_of(fields: Sequence[JobField]) -> str:
+    """:func:`~nexus_dagster.rules.fields_digest` of ``fields``, computed once per tuple."""
+    known = _DIGESTS.get(id(fields))
+    if known is None:
+        known = _DIGESTS[id(fields)] = (fields, fields_digest(fields))
+    return known[1]
+
+
+def _fields_of(
+    instance: Any, digest: str, loaded: Sequence[JobField]
+) -> tuple[JobField, ...] | None:
+    """The fields of ``digest``: this process's own when they have it (left in the store for
+    other steps), else those a step left in the store."""
+    if digest_of(loaded) == digest:
+        _store(instance, digest, loaded)
+        return tuple(loaded)
+    text = instance.run_storage.get_cursor_values({FIELDS_KEY_PREFIX + digest}).get(
+        FIELDS_KEY_PREFIX + digest
+    )
+    if text is None:
+        return None
+    fields = tuple(decode_field(data) for data in json.loads(text))
+    return fields if fields_digest(fields) == digest else None
+
+
+def _store(instance: Any, digest: str, fields: Sequence[JobField]) -> None:
+    if digest in _STORED:
+        return
+    key = FIELDS_KEY_PREFIX + digest
+    if key not in instance.run_storage.get_cursor_values({key}):
+        text = json.dumps([encode_field(f) for f in fields], default=str)
+        instance.run_storage.set_cursor_values({key: text})
+    _STORED.add(digest)
+
+
+def _tags_now(instance: Any, run: Any) -> dict[str, str]:
+    # A step process is handed the run as it was launched: the instance holds its tags now.
+    current = instance.get_run_by_id(run.run_id)
+    return dict(current.tags if current is not None else run.tags)
+
+
+def _stat(path: str) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_mtime_ns, status.st_size)
+
+
+def file_stat(path: str) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a spec file, to tell later whether it changed since."""
+    return _stat(path)

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import dagster as dg
+import yaml
 
-from nexus_dagster.asset_defaults import SpecIndex
+from nexus_dagster.asset_defaults import BrokenSpec, SpecIndex
 from nexus_dagster.automation import (
     EntrySections,
     build_schedule,
@@ -23,7 +24,7 @@ from nexus_dagster.automation import (
     entry_sections,
 )
 from nexus_dagster.catalog import AssetLike, Catalog
-from nexus_dagster.consistent_runs import DIGEST_TAG
+from nexus_dagster.consistent_runs import DIGEST_TAG, file_stat
 from nexus_dagster.errors import NexusError, NexusSpecError, SpecProblem
 from nexus_dagster.jobs import SpecJob, build_job
 from nexus_dagster.name_claims import NameClaims
@@ -168,6 +169,14 @@ def build_specs_folder(
             defs = whole(built)
         for piece in pieces:
             index_spec(index, piece.spec)
+        for outline in _outlines(specs, problems, folder, catalog):
+            if outline.asset_defaults:
+                index.add_broken_defaults(outline.broken, outline.selected)
+            if outline.broken.automations:
+                logger.error(
+                    f"isolated (on_spec_error: isolate): {outline.broken.path}: not running while "
+                    f"the spec has problems: {', '.join(outline.broken.automations)}"
+                )
         remember(SpecJob.of(piece.spec, piece.job.tags[DIGEST_TAG]) for piece in pieces)
         if claims is not None:
             claims.record(good, owner)
@@ -198,6 +207,87 @@ def _built(
         taken = {job.name for job in built.jobs} | (claims.job_names() if claims else set())
         built.jobs.extend(_isolated_jobs(specs, problems, folder, taken))
     return built
+
+
+@dataclass(frozen=True)
+class _Outline:
+    """What a spec file with problems says of itself, as far as it can be read: whether it is
+    an ``asset_defaults`` spec, the assets it selects, its schedules and sensors."""
+
+    broken: BrokenSpec
+    asset_defaults: bool
+    selected: tuple[str, ...]
+
+
+def _outlines(
+    specs: Sequence[JobSpec], problems: Sequence[SpecProblem], folder: Path, catalog: Catalog
+) -> list[_Outline]:
+    """An outline of each spec file with problems (``problems`` of a folder: none)."""
+    names = {str(spec.path): spec.name for spec in specs}
+    return [
+        _outline(Path(path), names.get(path), found, catalog)
+        for path, found in _problem_lines(problems, folder).items()
+    ]
+
+
+def _outline(path: Path, name: str | None, lines: Sequence[str], catalog: Catalog) -> _Outline:
+    # The file has problems, so only what plain YAML gives is trusted; text that is not YAML
+    # is searched for the key and for the assets' names.
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        text = ""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raw = None
+    known = catalog.by_name
+    if isinstance(raw, Mapping):
+        defaults = raw.get("asset_defaults") is True
+        selection = raw.get("selection")
+        if isinstance(selection, list):
+            selected = [str(a) for a in selection if str(a) in known]
+        elif isinstance(selection, str):
+            selected = _selected_by(selection, catalog)
+        else:
+            selected = []
+        spec_name = raw.get("name") if isinstance(raw.get("name"), str) else None
+        automations = _automations(raw, name or spec_name or path.stem)
+    else:
+        defaults = re.search(r"^\s*asset_defaults\s*:\s*true\b", text, re.MULTILINE) is not None
+        selected = [a for a in known if re.search(rf"\b{re.escape(a)}\b", text)]
+        automations = []
+    broken = BrokenSpec(name or path.stem, str(path), tuple(lines), tuple(automations))
+    return _Outline(broken, defaults, tuple(selected))
+
+
+def _selected_by(selection: str, catalog: Catalog) -> list[str]:
+    try:
+        return catalog.resolve_selection(selection)
+    except NexusError:  # a selection that does not resolve selects nothing we can tell
+        return []
+
+
+def _automations(raw: Mapping[str, Any], job: str) -> list[str]:
+    """The schedules and sensors a spec would build, named as ``spec_entries`` names them."""
+    found = []
+    for kind, noun in (("schedules", "schedule"), ("sensors", "sensor")):
+        entries = raw.get(kind)
+        for index, entry in enumerate(entries if isinstance(entries, list) else []):
+            given = entry.get("name") if isinstance(entry, Mapping) else None
+            default = f"{job}_{noun}" + (f"_{index + 1}" if index else "")
+            found.append(f"{noun} `{given if isinstance(given, str) else default}`")
+    return found
+
+
+def _problem_lines(problems: Sequence[SpecProblem], folder: Path) -> dict[str, list[str]]:
+    """The problem lines of each spec file (problems of the folder itself are not a file's)."""
+    lines: dict[str, list[str]] = {}
+    for problem in problems:
+        for path in (problem.path, *problem.shared_with):
+            if Path(path) != folder:
+                lines.setdefault(path, []).append(str(problem))
+    return dict(sorted(lines.items()))
 
 
 def _without_problems(
@@ -243,17 +333,22 @@ def _isolated_jobs(
     read and used, else the file's stem), its description and its run's failure holding the
     file's problem lines. Problems of the folder itself (not of a file) are only logged."""
     names = {str(spec.path): spec.name for spec in specs}
-    lines: dict[str, list[str]] = {}
-    for problem in problems:
-        for path in (problem.path, *problem.shared_with):
-            if Path(path) != folder:
-                lines.setdefault(path, []).append(str(problem))
     jobs = []
-    for path, found in sorted(lines.items()):
+    for path, found in _problem_lines(problems, folder).items():
         name = _free_name([names.get(path), Path(path).stem], taken)
         taken.add(name)
-        jobs.append(problem_job(name, path, found))
+        raw = _read_mapping(Path(path))
+        lost = _automations(raw, names.get(path) or Path(path).stem) if raw is not None else []
+        jobs.append(problem_job(name, path, found, lost))
     return jobs
+
+
+def _read_mapping(path: Path) -> Mapping[str, Any] | None:
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
+    except (OSError, yaml.YAMLError):
+        return None
+    return raw if isinstance(raw, Mapping) else None
 
 
 def _free_name(candidates: Sequence[str | None], taken: set[str]) -> str:
@@ -269,10 +364,14 @@ def _free_name(candidates: Sequence[str | None], taken: set[str]) -> str:
     return f"{usable[-1]}_{number}"
 
 
-def problem_job(name: str, path: str, lines: Sequence[str]) -> dg.JobDefinition:
+def problem_job(
+    name: str, path: str, lines: Sequence[str], lost: Sequence[str] = ()
+) -> dg.JobDefinition:
     """The job that stands for a spec file with problems: it fails as its run starts, before
-    any asset's code runs, with the file's problem lines."""
+    any asset's code runs, with the file's problem lines; its description also names the
+    schedules and sensors (``lost``) that do not run while the spec has problems."""
     text = "\n".join(lines)
+    not_running = f"\n\nNot running while the spec has problems: {', '.join(lost)}." if lost else ""
 
     @dg.op(name=f"nexus_spec_problems__{name}")
     def report_problems() -> None:
@@ -286,7 +385,7 @@ def problem_job(name: str, path: str, lines: Sequence[str]) -> dg.JobDefinition:
         name=name,
         description=(
             f"**This spec has problems and was not built** (`on_spec_error: isolate`). "
-            f"Fix `{path}` and reload the code location:\n\n```\n{text}\n```"
+            f"Fix `{path}` and reload the code location:\n\n```\n{text}\n```{not_running}"
         ),
         tags={"nexus/spec_problems": "true"},
     )
@@ -298,13 +397,18 @@ def problem_job(name: str, path: str, lines: Sequence[str]) -> dg.JobDefinition:
 
 def index_spec(index: SpecIndex, spec: JobSpec, path: str | None = None) -> None:
     """Record a loaded spec in ``index`` (``path``: its file as messages show it)."""
+    asset_defaults = spec.model.asset_defaults
     index.add_spec(
         spec.name,
         path if path is not None else str(spec.path),
         spec.selected,
         spec.fields,
         partitioned=spec.partitions_def is not None,
-        asset_defaults=spec.model.asset_defaults,
+        asset_defaults=asset_defaults,
+        # An `asset_defaults` spec's file is looked at again by the first step of a run that
+        # resolves it: a process that loaded it before an edit must not claim its version.
+        stat=file_stat(str(spec.path)) if asset_defaults else None,
+        file=str(spec.path),
     )
 
 

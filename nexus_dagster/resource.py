@@ -6,25 +6,41 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
-from typing import Any, ClassVar, overload
+from typing import Any, ClassVar, TypeAlias, overload
 
 import dagster as dg
 from pydantic import BaseModel, PrivateAttr
 
 from nexus_dagster.asset_defaults import DefaultsSpec, OutsideValues, SpecIndex, values_example
 from nexus_dagster.compat import partition_key_of
-from nexus_dagster.consistent_runs import check_unchanged, keep_consistent
+from nexus_dagster.consistent_runs import (
+    DIGEST_TAG,
+    RELAUNCH,
+    defaults_fields,
+    digest_of,
+    job_fields,
+    root_of,
+)
 from nexus_dagster.contexts import AssetContext, Target, job_of, op_context_of, target_of
 from nexus_dagster.declarations import declared_config, declared_params
 from nexus_dagster.errors import NexusConfigError, NexusParamError
-from nexus_dagster.naming import prefixed
+from nexus_dagster.naming import RESOURCE_KEY, prefixed
 from nexus_dagster.param_types import ParamType
 from nexus_dagster.partitioned import partition_fields
 from nexus_dagster.resolution import Resolved, launch, resolve
-from nexus_dagster.rules import JobField
+from nexus_dagster.rules import JobField, split_sections
 from nexus_dagster.run_record import record_values
 from nexus_dagster.templates import NoPartitionError, render
 from nexus_dagster.typed_params import M, build_instance, model_of
+
+Where: TypeAlias = tuple[Any, Any]
+"""The Dagster instance and the run a resource serves (``None`` when an asset is invoked
+directly)."""
+BACKFILL_TAG = "dagster/backfill"
+"""Dagster's run tag: the backfill that launched the run."""
+
+_GIVEN: dict[str, Mapping[str, Any]] = {}
+"""The values each re-execution this process served takes from its family's root, by run id."""
 
 
 class NexusParams(dg.ConfigurableResource):
@@ -97,10 +113,9 @@ class NexusParams(dg.ConfigurableResource):
         run = context.run
         if run is None:  # the resource is built outside a run (direct invocation in a test)
             return
-        if run.job_name in self.index.partitioned:
-            self._run_values(run.job_name)
-        elif run.job_name in self.index.spec_jobs:
-            if self.values:
+        where = (context.instance, run)
+        if run.job_name in self.index.spec_jobs:
+            if self.values and run.job_name not in self.index.partitioned:
                 raise NexusConfigError(
                     run.job_name,
                     "`resources.params.config.values` is read only by partitioned jobs built "
@@ -108,43 +123,115 @@ class NexusParams(dg.ConfigurableResource):
                     "under their flat names",
                     ["resources.params.config.values"],
                 )
-        elif self.values:
+            self._run_values(where)
+        else:
+            if DIGEST_TAG in run.tags:
+                raise NexusConfigError(
+                    run.job_name,
+                    "the run is of a job built from a spec, but its `params` resource does not "
+                    "know that job: it is not bound to the specs of the code location (a "
+                    "`NexusParams` made by hand where `build_definitions` or the "
+                    "`NexusJobsComponent` binds one), so it cannot resolve the job's values",
+                )
             # Dagster leaves the selection empty or unset when the run is its whole job.
             selected = run.asset_selection
             assets = [k.to_user_string() for k in selected] if selected else None
-            problems = self.index.value_problems(self.values, assets)
-            if problems:
-                raise _values_error(run.job_name, problems)
-        self._check_typed(run)
+            given = self._given_outside(where)
+            if given:
+                problems = self.index.value_problems(given, assets)
+                if problems:
+                    raise _values_error(run.job_name, problems)
+            for asset in assets or ():
+                self._defaults_spec(asset, where)
+        self._check_typed(where)
 
-    def _run_values(self, job_name: str) -> tuple[dict[str, Any], frozenset[str]]:
-        """The resolved ``config`` of this run of ``job_name``, and the keys holding the spec's
+    def _run_values(self, where: Where) -> tuple[dict[str, Any], frozenset[str]]:
+        """The resolved ``config`` of this run of a spec job, and the keys holding the spec's
         own values (computed once: every asset of the step reads the same)."""
         # Assigned, never mutated: Dagster copies the resource per run, and a mutated object
         # shared by the copies would carry one run's values into the next.
-        if self._effective is None or self._effective[0] != job_name:
-            fields = self.partitioned_fields.get(job_name)
-            if fields is None:
-                config, from_spec = self.config, frozenset(self.from_spec)
+        instance, run = where
+        if self._effective is None or self._effective[0] != run.run_id:
+            job = run.job_name
+            loaded = self.index.job_fields[job]
+            fields = job_fields(instance, run, job, self.index.paths[job], loaded)
+            partitioned = job in self.index.partitioned
+            root = root_of(instance, run)
+            if root is run and digest_of(fields) == digest_of(loaded):
+                # As launched: Dagster filled the config from this process's job, the same.
+                if partitioned:
+                    values = {**self.values, **backfill_values(instance, run)}
+                    config, from_spec = _partitioned_values(job, fields, values, self.config)
+                else:
+                    config, from_spec = self.config, frozenset(self.from_spec)
             else:
-                config, from_spec = _partitioned_values(job_name, fields, self.values, self.config)
-            self._effective = (job_name, config, from_spec)
+                # A re-execution, or a job built from another version of the spec than the
+                # run's: the values of the run's root, with the fields it was launched with.
+                given = _given_values(job, run, root, partitioned, self.values, self.config)
+                if partitioned:
+                    values = {**given, **backfill_values(instance, root)}
+                    config, from_spec = _partitioned_values(job, fields, values, {})
+                else:
+                    launched = launch(fields, given, require=False)
+                    if launched.problems:
+                        raise _values_error(job, launched.problems)
+                    config, from_spec = launched.config, launched.from_spec
+            self._effective = (run.run_id, config, from_spec)
         return self._effective[1], self._effective[2]
 
-    def _outside_values(self, asset: str, declared: Mapping[str, ParamType]) -> OutsideValues:
+    def _given_outside(self, where: Where) -> Mapping[str, Any]:
+        """The values a run outside spec jobs gives (a re-execution: its family's root's)."""
+        instance, run = where
+        if not run.root_run_id:
+            return self.values
+        given = _GIVEN.get(run.run_id)
+        if given is None:
+            root = root_of(instance, run)
+            given = _given_values(run.job_name, run, root, True, self.values, {})
+            _GIVEN[run.run_id] = given
+        return given
+
+    def _defaults_spec(self, asset: str, where: Where | None) -> DefaultsSpec | None:
+        """The ``asset_defaults`` spec ``asset`` resolves from in a run outside spec jobs, as
+        the run's family first resolved it; refused when that spec has problems."""
+        broken = self.index.broken_defaults.get(asset)
+        if broken is not None:
+            raise NexusParamError(
+                asset,
+                "",
+                f"asset `{asset}` takes its values in runs outside spec jobs from the "
+                f"`asset_defaults` spec `{broken.name}` ({broken.path}), which has problems, so "
+                "this run cannot resolve them: "
+                + "; ".join(broken.problems)
+                + ". Fix that spec (`nexus-dagster validate` lists its problems).",
+            )
+        spec = self.index.defaults.get(asset)
+        if spec is None or where is None:
+            return spec
+        instance, run = where
+        return defaults_fields(instance, run, spec)
+
+    def _outside_values(
+        self, asset: str, declared: Mapping[str, ParamType], where: Where | None
+    ) -> OutsideValues:
         """What ``asset`` resolves from in a run outside spec jobs (computed once per spec and
         run: every asset of one ``asset_defaults`` spec lays the run's values over the same
         fields)."""
-        spec = self.index.defaults.get(asset)
+        spec = self._defaults_spec(asset, where)
+        values = self.values if where is None else self._given_outside(where)
         # Without a spec the fields are those of the declaration (an asset's, or one check's).
-        key = spec.name if spec is not None else f"asset:{asset}:{','.join(declared)}"
+        key = (
+            f"{spec.name}:{digest_of(spec.fields)}"
+            if spec is not None
+            else f"asset:{asset}:{','.join(declared)}"
+        )
         # Dagster copies the resource per run and the copies share this dict: an entry is
         # used only by the copy whose values made it.
         cached = self._outside.get(key)
-        if cached is not None and cached[0] is self.values:
+        if cached is not None and cached[0] is values:
             return cached[1]
-        outside = self.index.values_for(asset, declared, self.values)
-        self._outside[key] = (self.values, outside)
+        outside = self.index.values_for(asset, declared, values, spec)
+        self._outside[key] = (values, outside)
         return outside
 
     @overload
@@ -220,10 +307,9 @@ class NexusParams(dg.ConfigurableResource):
         """What the asset or check reads (secrets read from the environment), recorded."""
         target = target_of(context, asset_key)
         job = job_of(context)
-        if job is not None:
-            check_unchanged(context)
+        where = None if job is None else (context.instance, context.run)
         declared = declared_params(target.owner, target.metadata)
-        resolved, spec = self._resolution(job, target, declared, context)
+        resolved, spec = self._resolution(job, target, declared, where)
         # Secrets are read (and a value that is not an `{env: VAR}` reference refused) before
         # anything is recorded, since the record keeps each secret's reference.
         values = _read_secrets(target, declared, resolved)
@@ -235,16 +321,16 @@ class NexusParams(dg.ConfigurableResource):
         job: str | None,
         target: Target,
         declared: Mapping[str, ParamType],
-        context: AssetContext | None = None,
+        where: Where | None,
     ) -> tuple[dict[str, Resolved], DefaultsSpec | None]:
         """What ``target`` resolves in a run of ``job`` (``None``: invoked directly), and the
         ``asset_defaults`` spec it resolved from, if any."""
         name = target.asset
         spec: DefaultsSpec | None = None
-        if job is not None and job in self.index.spec_jobs:
-            config, from_spec = self._run_values(job)
+        if where is not None and job in self.index.spec_jobs:
+            config, from_spec = self._run_values(where)
         else:
-            outside = self._outside_values(name, declared)
+            outside = self._outside_values(name, declared, where)
             if outside.problems:
                 if job is None:
                     raise NexusParamError(
@@ -260,8 +346,6 @@ class NexusParams(dg.ConfigurableResource):
             if self.config:  # the resource's own form, `__nexus_ops__` keys: laid over
                 config = {**config, **self.config}
                 from_spec = from_spec - self.config.keys()
-            if spec is not None and context is not None and job is not None:
-                keep_consistent(context, spec)
         resolved, missing = resolve(name, declared, config, from_spec)
         if missing:
             raise NexusParamError(
@@ -272,10 +356,11 @@ class NexusParams(dg.ConfigurableResource):
             )
         return resolved, spec
 
-    def _check_typed(self, run: Any) -> None:
+    def _check_typed(self, where: Where) -> None:
         """Build every typed declaration's model of the run's assets and checks from the values
         they will resolve, so that a value that breaks a constraint fails the run before any
         asset's code."""
+        run = where[1]
         typed = self.index.typed
         if not typed:
             return
@@ -288,7 +373,7 @@ class NexusParams(dg.ConfigurableResource):
                 model = model_of(target.metadata)
                 assert model is not None  # the catalog keeps only targets that declare one
                 declared = declared_params(target.owner, target.metadata)
-                resolved, _ = self._resolution(run.job_name, target, declared)
+                resolved, _ = self._resolution(run.job_name, target, declared, where)
                 values = _read_secrets(target, declared, resolved)
                 build_instance(target.owner, model, values, _fields_of(resolved))
 
@@ -351,6 +436,72 @@ def _partitioned_values(
     if run.problems:
         raise _values_error(job_name, run.problems)
     return run.config, run.from_spec
+
+
+def _given_values(
+    job: str,
+    run: Any,
+    root: Any,
+    partitioned: bool,
+    values: Mapping[str, Any],
+    config: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The flat values the root of ``run``'s family was launched with; a re-execution given
+    other values is refused (it resolves its parent's)."""
+    launched = _flat_values(root.run_config, partitioned)
+    if run is not root:
+        mine = _flat_values(run.run_config, partitioned)
+        if mine and mine != launched:
+            raise NexusConfigError(
+                job,
+                f"run {run.run_id} re-executes run {root.run_id} and resolves the values that "
+                f"run was launched with, but it was given other values: {RELAUNCH}",
+            )
+    return launched
+
+
+def _flat_values(run_config: Mapping[str, Any] | None, partitioned: bool) -> dict[str, Any]:
+    """The flat values in a run config: at its root (an unpartitioned spec job), or under
+    ``resources.params.config.values``."""
+    if not run_config:
+        return {}
+    if not partitioned:
+        return split_sections(run_config)[0]
+    params = (run_config.get("resources") or {}).get(RESOURCE_KEY) or {}
+    return dict((params.get("config") or {}).get("values") or {})
+
+
+def backfill_values(instance: Any, run: Any) -> dict[str, Any]:
+    """The values the backfill that launched ``run`` (a partitioned spec job's) gives in its
+    config: Dagster gives each run its partition's config instead, so they are laid over it.
+
+    Anything else in the backfill's config is refused: Dagster would drop it silently.
+    """
+    backfill_id = run.tags.get(BACKFILL_TAG)
+    if not backfill_id:
+        return {}
+    backfill = instance.get_backfill(backfill_id)
+    run_config = dict(getattr(backfill, "run_config", None) or {})
+    if not run_config:
+        return {}
+    values = _flat_values(run_config, True)
+    resources = dict(run_config.pop("resources", None) or {})
+    params = dict(resources.pop(RESOURCE_KEY, None) or {})
+    params_config = dict(params.pop("config", None) or {})
+    params_config.pop("values", None)
+    dropped = [f"`{name}`" for name in run_config]
+    dropped += [f"`resources.{name}`" for name in resources]
+    dropped += [f"`resources.{RESOURCE_KEY}.{name}`" for name in params]
+    dropped += [f"`resources.{RESOURCE_KEY}.config.{name}`" for name in params_config]
+    if dropped:
+        raise NexusConfigError(
+            run.job_name,
+            f"the config of backfill {backfill_id} sets {', '.join(dropped)}, which Dagster does "
+            "not pass to the runs of a partitioned job (each run takes its partition's config); "
+            "a backfill of a spec job takes only `resources.params.config.values`: set the rest "
+            "in the spec, or launch the partitions as runs of their own",
+        )
+    return values
 
 
 def _values_error(job_name: str, problems: Sequence[tuple[str, str]]) -> NexusConfigError:
