@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from collections.abc import Sequence
 from typing import Any
 
@@ -41,8 +42,8 @@ WORKERS = (
 
 _ANCHORED: dict[tuple[str, str], tuple[JobField, ...]] = {}
 """The fields this process resolved each (run id, spec) with."""
-_STORED: set[str] = set()
-"""The digests whose fields this process knows to be in the instance's store."""
+_STORED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
+"""The digests whose fields this process knows to be in each instance's store."""
 _DIGESTS: dict[int, tuple[Sequence[JobField], str]] = {}
 """The digest of each fields sequence this process computed one for, by identity (the
 sequence is kept, so that its identity is not reused)."""
@@ -191,13 +192,14 @@ def _fields_of(
 
 
 def _store(instance: Any, digest: str, fields: Sequence[JobField]) -> None:
-    if digest in _STORED:
+    stored = _STORED.setdefault(instance, set())
+    if digest in stored:
         return
     key = FIELDS_KEY_PREFIX + digest
     if key not in instance.run_storage.get_cursor_values({key}):
         text = json.dumps([encode_field(f) for f in fields], default=str)
         instance.run_storage.set_cursor_values({key: text})
-    _STORED.add(digest)
+    stored.add(digest)
 
 
 def _tags_now(instance: Any, run: Any) -> dict[str, str]:
