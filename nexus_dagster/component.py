@@ -34,6 +34,7 @@ from nexus_dagster.name_claims import NameClaims
 from nexus_dagster.naming import RESOURCE_KEY
 from nexus_dagster.resource import NexusParams
 from nexus_dagster.rules import suggest
+from nexus_dagster.run_requests import forget
 
 DEFAULT_SPECS_DIR = "job_specs"
 EXAMPLE_SPEC = "example_job.yaml.example"
@@ -70,10 +71,14 @@ class NexusComponentError(NexusError, DagsterUserCodeProcessError, ComponentTree
 
 @dataclass
 class _Project:
-    """What the ``NexusJobsComponent`` of one loaded project share."""
+    """What the ``NexusJobsComponent`` of one build of a loaded project share."""
 
+    build: weakref.ref[Any]
+    """The root load context of the build (the tree makes a new one for each build)."""
     index: SpecIndex = field(default_factory=SpecIndex)
     claims: NameClaims = field(default_factory=NameClaims)
+    folders: set[str] = field(default_factory=set)
+    """The specs folders whose jobs the build recorded for the run helpers."""
     params: NexusParams = field(init=False)
 
     def __post_init__(self) -> None:
@@ -83,12 +88,25 @@ class _Project:
 
 
 # Keyed by the tree's state tracker, one per load of the project (the tree takes no weak
-# reference): a reload builds a fresh tree, and so fresh shared state.
+# reference). A new load builds a fresh tree; Dagster's in-place reload
+# (`ComponentTree.reload_with_state`) builds the same tree again, its every `NexusJobsComponent`
+# with it (each depends on the project's other defs folders). Either way the build starts with
+# a fresh project: nothing of a spec edited or removed since, nor of a component removed, is
+# left in the index, the names or the run helpers.
 _PROJECTS: weakref.WeakKeyDictionary[Any, _Project] = weakref.WeakKeyDictionary()
+_LAST_FOLDERS: dict[str, set[str]] = {}
+"""By project (its defs folder): the specs folders its last build recorded."""
 
 
 def _project_of(tree: ComponentTree) -> _Project:
-    return _PROJECTS.setdefault(tree.state_tracker, _Project())
+    build = tree.load_context
+    project = _PROJECTS.get(tree.state_tracker)
+    if project is None or project.build() is not build:
+        project = _PROJECTS[tree.state_tracker] = _Project(weakref.ref(build))
+        key = str(tree.defs_module_path)
+        forget(_LAST_FOLDERS.get(key, ()))
+        _LAST_FOLDERS[key] = project.folders
+    return project
 
 
 class NexusJobsScaffolder(dg.Scaffolder):
@@ -228,6 +246,7 @@ class NexusJobsComponent(dg.Component, dg.Model, dg.Resolvable):
             owner=owner,
             on_spec_error=self.on_spec_error,
         )
+        project.folders.add(str(folder))
         return dg.Definitions(
             jobs=built.jobs,
             schedules=built.schedules,

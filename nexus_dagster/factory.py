@@ -177,7 +177,10 @@ def build_specs_folder(
                     f"isolated (on_spec_error: isolate): {outline.broken.path}: not running while "
                     f"the spec has problems: {', '.join(outline.broken.automations)}"
                 )
-        remember(SpecJob.of(piece.spec, piece.job.tags[DIGEST_TAG]) for piece in pieces)
+        remember(
+            str(folder.resolve()),
+            (SpecJob.of(piece.spec, piece.job.tags[DIGEST_TAG]) for piece in pieces),
+        )
         if claims is not None:
             claims.record(good, owner)
         index.add_assets(

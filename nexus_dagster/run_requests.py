@@ -16,33 +16,83 @@ from nexus_dagster.rules import section_problems, split_sections
 
 JobRef: TypeAlias = str | dg.JobDefinition | UnresolvedAssetJobDefinition
 
-_BUILT: dict[str, list[SpecJob]] = {}
-"""The spec jobs of every code location this process has finished building, by name.
+_BUILT: dict[str, dict[str, SpecJob]] = {}
+"""The spec jobs each code location of this process built last, by the location's specs folder
+(resolved), then by name.
 
-A name is enough to find a job only while one job of that name was built: when two code
-locations in one process build different jobs under one name, the name is refused and the job
-definition (which carries its fields' digest) tells them apart. A location that failed to build,
-and a spec it isolated, add nothing.
+A rebuild of a location (a spec edited, then ``build_definitions`` called again, or a ``dg``
+project reloaded) replaces what it built before. A name is enough to find a job only while the
+locations that build a job of that name build the same job: when two locations in one process
+build different jobs under one name, the name is refused and the job definition (which carries
+its fields' digest) tells them apart. A location that failed to build, and a spec it isolated,
+add nothing.
 """
 
 
-def remember(jobs: Iterable[SpecJob]) -> None:
-    """Record the spec jobs of a code location once it is built (``build_definitions``, the
-    Component)."""
-    for job in jobs:
-        known = _BUILT.setdefault(job.name, [])
-        if not any(job.same_job(other) for other in known):
-            known.append(job)
+def remember(location: str, jobs: Iterable[SpecJob]) -> None:
+    """Record the spec jobs a code location built (``build_definitions``, a Component), by its
+    specs folder ``location``, in place of what its previous build recorded."""
+    _BUILT[location] = {job.name: job for job in jobs}
+
+
+def forget(locations: Iterable[str]) -> None:
+    """Drop what the code locations of these specs folders built: a ``dg`` project that loads
+    again forgets its components' last build (a component it no longer has builds nothing)."""
+    for location in locations:
+        _BUILT.pop(location, None)
+
+
+def partitions_of(
+    job: dg.JobDefinition | UnresolvedAssetJobDefinition,
+) -> dg.PartitionsDefinition | None:
+    """The partitions definition of a job's runs, or ``None``.
+
+    A resolved job (``defs.resolve_job_def``) has it as ``partitions_def``; an unresolved asset
+    job (``defs.jobs``) has none of its own until it is resolved, but a partitioned spec job's
+    ``PartitionedConfig`` holds it.
+
+    >>> days = dg.DailyPartitionsDefinition(start_date="2026-11-01")
+    >>> config = dg.PartitionedConfig(days, lambda _key: {})
+    >>> partitions_of(dg.define_asset_job("daily", config=config)) is days
+    True
+    >>> partitions_of(dg.define_asset_job("plain")) is None
+    True
+    """
+    own: dg.PartitionsDefinition | None = getattr(job, "partitions_def", None)
+    if own is not None:
+        return own
+    config = getattr(job, "config", None)
+    return config.partitions_def if isinstance(config, dg.PartitionedConfig) else None
+
+
+def _versions(name: str) -> list[SpecJob]:
+    """The different jobs the code locations of this process last built under ``name``."""
+    versions: list[SpecJob] = []
+    for jobs in _BUILT.values():
+        job = jobs.get(name)
+        if job is not None and not any(job.same_job(other) for other in versions):
+            versions.append(job)
+    return versions
 
 
 def _spec_job(job: JobRef) -> SpecJob:
     name = job if isinstance(job, str) else job.name
-    built = _BUILT.get(name, [])
-    if not isinstance(job, str):
+    built = _versions(name)
+    if built and not isinstance(job, str):
         digest = (job.tags or {}).get(DIGEST_TAG)
-        built = [b for b in built if b.digest == digest and b.partitions_def == job.partitions_def]
+        partitions = partitions_of(job)
+        found = [b for b in built if (b.digest, b.partitions_def) == (digest, partitions)]
+        if not found and digest is not None:
+            files = ", ".join(sorted({b.path for b in built}))
+            raise NexusConfigError(
+                name,
+                f"this definition of the job was built from another version of its spec "
+                f"({files}) than the one its code location last built; pass the job of the "
+                "definitions as they are now built (`defs.resolve_job_def(...)`, `defs.jobs`)",
+            )
+        built = found
     if not built:
-        known = ", ".join(sorted(_BUILT)) or "none yet"
+        known = ", ".join(sorted({n for jobs in _BUILT.values() for n in jobs})) or "none yet"
         raise NexusConfigError(
             name,
             f"not a job built from a spec in this code location (known: {known}); "
@@ -60,6 +110,10 @@ def _spec_job(job: JobRef) -> SpecJob:
 
 def nexus_run_config(job: JobRef, values: Mapping[str, Any]) -> dict[str, Any]:
     """The full run config of ``job`` for ``values`` (simple and prefixed names).
+
+    ``job`` is a spec job's name or its definition, resolved (``defs.resolve_job_def``) or not
+    (``defs.jobs``), partitioned or not, as its code location last built it: after a spec edit
+    and a rebuild, a definition from before is refused, saying so.
 
     Spec values are included, so the run's stored config shows every value it used. Unknown
     names, wrong types and required fields left empty raise :class:`NexusConfigError`. For an
@@ -89,7 +143,8 @@ def nexus_run_config(job: JobRef, values: Mapping[str, Any]) -> dict[str, Any]:
 def nexus_run_request(
     job: JobRef, values: Mapping[str, Any], **run_request_kwargs: Any
 ) -> dg.RunRequest:
-    """A ``dg.RunRequest`` for ``job`` with :func:`nexus_run_config` of ``values``; for a
+    """A ``dg.RunRequest`` for ``job`` (a spec job's name or its definition, as
+    :func:`nexus_run_config` takes it) with :func:`nexus_run_config` of ``values``; for a
     partitioned job pass ``partition_key=``.
 
     Example::

@@ -3,6 +3,7 @@ schedules and sensors, asset subsets, and what each materialization records."""
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from nexus_dagster import (
     nexus_run_request,
 )
 
-from .conftest import example_location, write_specs
+from .conftest import REPO, example_location, write_specs
 from .test_e2e_jobs import probe_location, read_probe
 
 ASSETS = [probe_location.alpha, probe_location.beta, probe_location.gamma, probe_location.delta]
@@ -220,6 +221,61 @@ def test_two_locations_with_one_job_name_are_told_apart_by_the_job_definition(
     assert nexus_run_config(built[0], {}) == {"bucket": "one"}
     assert nexus_run_config(built[1], {}) == {"bucket": "two"}
     assert nexus_run_request(built[1], {}).run_config == {"bucket": "two"}
+
+
+@pytest.fixture
+def example_copy(tmp_path: Path, example_data: Path) -> dg.Definitions:
+    """The example's specs and assets, built from a copy of its specs folder beside the test's
+    copy of its data: a code location no other test rebuilds."""
+    example = example_location().defs
+    specs = shutil.copytree(REPO / "job_specs", tmp_path / "job_specs")
+    return build_definitions(
+        specs, assets=list(example.assets or []), asset_checks=list(example.asset_checks or [])
+    )
+
+
+@pytest.mark.parametrize("resolved", [True, False], ids=["resolved", "unresolved"])
+@pytest.mark.parametrize(
+    ("name", "values", "partition_key", "written"),
+    [
+        pytest.param(
+            "daily_orders_job",
+            {"target_bucket": "my-lake"},
+            "2026-11-03",
+            "my-lake/orders/2026-11-03.csv",
+            id="partitioned",
+        ),
+        pytest.param(
+            "sales_job",
+            {"marketing_ingestion_asset.source_bucket": "mkt-raw", "target_bucket": "my-lake"},
+            None,
+            "my-lake/sales.csv",
+            id="unpartitioned",
+        ),
+    ],
+)
+def test_the_run_helpers_take_a_spec_job_resolved_or_not(
+    example_copy: dg.Definitions,
+    example_data: Path,
+    resolved: bool,
+    name: str,
+    values: dict[str, Any],
+    partition_key: str | None,
+    written: str,
+) -> None:
+    defs = example_copy
+    job = defs.resolve_job_def(name) if resolved else next(j for j in defs.jobs if j.name == name)
+    assert isinstance(job, dg.JobDefinition) == resolved  # `defs.jobs` holds the unresolved job
+    request = nexus_run_request(job, values, partition_key=partition_key)
+    assert request.job_name == name and request.partition_key == partition_key
+    assert request.run_config == nexus_run_config(job, values)
+    result = defs.resolve_job_def(name).execute_in_process(
+        run_config=request.run_config,
+        partition_key=partition_key,
+        instance=dg.DagsterInstance.ephemeral(),
+    )
+    assert result.success
+    assert (example_data / written).is_file()
 
 
 def test_asset_subset_runs_only_the_selected_assets(probe_out: Path) -> None:
