@@ -141,6 +141,8 @@ class NexusParams(dg.ConfigurableResource):
                 problems = self.index.value_problems(given, assets)
                 if problems:
                     raise _values_error(run.job_name, problems)
+            if not assets and self.index.broken_defaults:
+                assets = _job_assets(context.instance, run)
             for asset in assets or ():
                 self._defaults_spec(asset, where)
         self._check_typed(where)
@@ -436,6 +438,16 @@ def _partitioned_values(
     if run.problems:
         raise _values_error(job_name, run.problems)
     return run.config, run.from_spec
+
+
+def _job_assets(instance: Any, run: Any) -> list[str]:
+    """The assets of a run's job as its snapshot holds them (by op name: a key's parts joined
+    with ``__``), for a run that names no asset selection."""
+    if not run.job_snapshot_id:
+        return []
+    snapshot = instance.get_job_snapshot(run.job_snapshot_id)
+    nodes = snapshot.dep_structure_snapshot.node_invocation_snaps
+    return [node.node_name.replace("__", "/") for node in nodes]
 
 
 def _given_values(
