@@ -6,7 +6,14 @@ there, and resolves the same values.
 
 A second run, of a partitioned spec job, is launched after it on the same broker and worker: its
 values come under ``resources.params.config.values`` and each step also sees the run's
-partition."""
+partition.
+
+Then the spec of the first job (an ``asset_defaults`` spec too) is edited, and runs are launched
+by processes that load it anew, as a reloaded code location does, while the worker keeps the
+code location it imported first: a run of the job and a run outside spec jobs (``dagster asset
+materialize``) each fail before the asset's code, saying the spec changed and that long-lived
+workers must be restarted, never resolving the old values. After a restart of the worker, the
+job's run resolves the edited values."""
 
 from __future__ import annotations
 
@@ -131,9 +138,14 @@ def wait_for_redis(proc: subprocess.Popen[bytes], port: int, log: Path) -> None:
 
 
 def run_launched(
-    args: list[str], env: dict[str, str], worker: subprocess.Popen[bytes], worker_log: Path
-) -> None:
-    """``dagster ARGS`` (a ``dagster job execute``), run to its end while the worker lives."""
+    args: list[str],
+    env: dict[str, str],
+    worker: subprocess.Popen[bytes],
+    worker_log: Path,
+    succeed: bool = True,
+) -> str:
+    """``dagster ARGS`` (a ``dagster job execute``), run to its end while the worker lives; it
+    must succeed, or (``succeed=False``) fail. Returns its output."""
     launched = start(args, env=env, cwd=REPO, timeout=RUN_TIMEOUT)
     # a dead worker would leave the launcher waiting on the broker until it is killed after
     # RUN_TIMEOUT (`subprocess.TimeoutExpired` below): watch both
@@ -143,10 +155,11 @@ def run_launched(
         time.sleep(0.2)
     launcher = launched.result()
     output = "\n".join((launcher.stdout + launcher.stderr).splitlines()[-40:])
-    assert launcher.returncode == 0, (
-        f"`dagster job execute` exited with {launcher.returncode}\n"
+    assert (launcher.returncode == 0) is succeed, (
+        f"`dagster {args[0]} {args[1]}` exited with {launcher.returncode}\n"
         f"launcher:\n{output}\nworker:\n{tail(worker_log)}"
     )
+    return launcher.stdout + launcher.stderr
 
 
 def launcher_pid(instance: dg.DagsterInstance, run_id: str) -> int:
@@ -169,9 +182,22 @@ def delegated_steps(instance: dg.DagsterInstance, run_id: str) -> dict[str | Non
     return delegated
 
 
+def failure_text(instance: dg.DagsterInstance, job: str) -> str:
+    """The errors of the latest run of ``job``, as its event log holds them."""
+    run = instance.get_runs(filters=dg.RunsFilter(job_name=job), limit=1)[0]
+    assert run.status == dg.DagsterRunStatus.FAILURE
+    errors = [
+        error.to_string()
+        for entry in instance.all_logs(run.run_id)
+        if entry.dagster_event is not None
+        and (error := getattr(entry.dagster_event.event_specific_data, "error", None)) is not None
+    ]
+    return "\n".join(errors)
+
+
 def run_of(instance: dg.DagsterInstance, job: str) -> dg.DagsterRun:
-    [run] = instance.get_runs(filters=dg.RunsFilter(job_name=job))
-    return run
+    # the first run of the job (later ones follow the spec's edit)
+    return instance.get_runs(filters=dg.RunsFilter(job_name=job))[-1]
 
 
 @pytest.fixture(scope="module")
@@ -197,6 +223,10 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     with dg.DagsterInstance.from_config(str(home)):
         pass
     out = tmp_path / "out"
+    specs = tmp_path / "specs"
+    shutil.copytree(LOCATION.parent / "celery_specs", specs)
+    spec = specs / f"{JOB}.yaml"
+    spec.write_text("asset_defaults: true\n" + spec.read_text())
     worker_config = tmp_path / "worker.yaml"
     worker_config.write_text(
         yaml.safe_dump({"execution": {"config": {"broker": broker, "backend": broker}}})
@@ -222,6 +252,7 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
         DAGSTER_HOME=str(home),
         NEXUS_CELERY_BROKER=broker,
         CELERY_OUT=str(out),
+        NEXUS_CELERY_SPECS=str(specs),
         # `dagster-celery worker start` runs `celery` from PATH
         PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
     )
@@ -249,6 +280,20 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
             partitioned_records = {
                 step: json.loads((out / f"{step}.json").read_text()) for step in PARTITIONED_STEPS
             }
+            # The edit; each launcher loads the location anew, the worker keeps its own.
+            spec.write_text(spec.read_text().replace("bucket: shared-bucket", "bucket: edited"))
+            run_launched(launch_args, env, worker, logs["worker"], succeed=False)
+            materialize = ["asset", "materialize", "--select", "extract", "-f", str(LOCATION)]
+            run_launched(materialize, env, worker, logs["worker"], succeed=False)
+            with dg.DagsterInstance.from_config(str(home)) as instance:
+                stale = {
+                    "job": failure_text(instance, JOB),
+                    "outside": failure_text(instance, "__ASSET_JOB"),
+                }
+            unchanged = {step: json.loads((out / f"{step}.json").read_text()) for step in STEPS}
+        with started(worker_args, worker_env, logs["worker"], stop=signal.SIGKILL) as restarted:
+            run_launched(launch_args, env, restarted, logs["worker"])
+            after_restart = json.loads((out / "transform.json").read_text())["values"]
             yield {
                 "records": records,
                 "partitioned_records": partitioned_records,
@@ -256,6 +301,9 @@ def celery_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
                 "worker_pid": worker.pid,
                 "launcher_pid": launcher,
                 "partitioned_launcher_pid": partitioned,
+                "stale": stale,
+                "unchanged": unchanged,
+                "after_restart": after_restart,
             }
 
 
@@ -336,3 +384,20 @@ def test_partitioned_job_ran_in_the_worker_and_its_run_names_the_partition(
             assert materialization.partition == PARTITION, name
             assert materialization.metadata["nexus/partition"].value == PARTITION, name
     assert delegated == dict.fromkeys(PARTITIONED_STEPS, f"nexus-test@{socket.gethostname()}")
+
+
+def test_a_worker_older_than_the_spec_refuses_and_a_restarted_one_resolves_the_edit(
+    celery_run: dict[str, Any],
+) -> None:
+    job, outside = celery_run["stale"]["job"], celery_run["stale"]["outside"]
+    # the job's run: launched with the edited spec, its first step in the worker's older one
+    assert f"the spec of job `{JOB}`" in job
+    assert "is not the one this run was launched with" in job
+    # the run outside spec jobs: the worker's spec is older than the file
+    assert f"the `asset_defaults` spec `{JOB}`" in outside
+    assert "changed after this process loaded it" in outside
+    for output in (job, outside):
+        assert "restart them after editing specs" in output
+    # no step resolved the old values: the records are those of the first run
+    assert celery_run["unchanged"] == celery_run["records"]
+    assert celery_run["after_restart"] == {"bucket": "edited", "batch": 7}

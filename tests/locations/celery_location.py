@@ -98,7 +98,7 @@ def part_load(context: dg.AssetExecutionContext, params: NexusParams) -> None:
 _BROKER = {"env": "NEXUS_CELERY_BROKER"}
 
 defs = build_definitions(
-    "celery_specs",
+    os.environ.get("NEXUS_CELERY_SPECS", "celery_specs"),
     assets=[extract, transform, load, part_extract, part_transform, part_load],
     executor=celery_executor.configured({"broker": _BROKER, "backend": _BROKER}),
 )
