@@ -111,29 +111,58 @@ def test_a_problem_shared_by_several_files_isolates_each_of_them(tmp_path: Path)
     folder = write_specs(
         tmp_path,
         {
-            "a.yaml": "name: daily\n" + GOOD.replace("schedules", "x_schedules", 0),
+            # a file with a problem of its own too (an unknown key where its schedules were):
+            # its name, read all the same, still claims `daily`
+            "a.yaml": "name: daily\n" + GOOD.replace("schedules:", "x_schedules:", 1),
             "b.yaml": "name: daily\nselection: [refunds]\nparameter_values: {bucket: b}\n",
             "d1.yaml": "asset_defaults: true\nselection: [refunds]\nparameter_values: {bucket: x}\n",
             "d2.yaml": "asset_defaults: true\nselection: [refunds]\nparameter_values: {bucket: y}\n",
             "fine.yaml": "selection: [orders]\nparameter_values: {bucket: f}\n",
         },
     )
+    assert "\nx_schedules:\n" in (folder / "a.yaml").read_text()
     defs = build_definitions(folder, assets=ASSETS, on_spec_error="isolate")
     jobs = {j.name: j for j in defs.resolve_all_job_defs() if not j.name.startswith("__")}
     # both `daily` files are isolated; the second takes its file's stem
     assert sorted(jobs) == ["b", "d1", "d2", "daily", "fine"]
-    assert "a.yaml" in (jobs["daily"].description or "")
-    assert "b.yaml" in (jobs["b"].description or "")
+    own = f"{folder}/a.yaml:4:1: x_schedules: unknown key `x_schedules`; did you mean `schedules`?"
+    shared = f"{folder}/b.yaml:1:1: name: job name `daily` is already used by {folder}/a.yaml"
+    # `a.yaml` shows both its problems; `b.yaml`, valid on its own, only the shared one
+    assert own in (jobs["daily"].description or "")
+    assert shared in (jobs["daily"].description or "")
+    assert shared in (jobs["b"].description or "")
+    assert "x_schedules" not in (jobs["b"].description or "")
     for name in ("daily", "b", "d1", "d2"):
         assert jobs[name].tags.get("nexus/spec_problems") == "true"
-    assert "asset_defaults" in (jobs["d1"].description or "")
+    for name in ("d1", "d2"):
+        assert (
+            f"asset `refunds` is selected by 2 `asset_defaults` specs ({folder}/d1.yaml, "
+            f"{folder}/d2.yaml)" in (jobs[name].description or "")
+        )
     assert "nexus/spec_problems" not in jobs["fine"].tags
-    # with no asset_defaults spec left for `refunds`, its runs outside spec jobs say how to fix
+    # the good spec's job still runs, with its own value
+    RAN.clear()
+    fine = defs.resolve_job_def("fine").execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    assert fine.success and RAN == ["orders f"]
+    # both `asset_defaults` specs of `refunds` are isolated: its runs outside spec jobs fail,
+    # taking the value of neither file (`x`, `y`), naming the problem, and suggesting no other
+    # spec to mark `asset_defaults`
+    RAN.clear()
+    with pytest.raises((NexusError, dg.DagsterError)) as err:
+        defs.resolve_implicit_global_asset_job_def().execute_in_process(
+            asset_selection=[dg.AssetKey("refunds")], instance=dg.DagsterInstance.ephemeral()
+        )
+    assert RAN == []
+    # the message, and that of the error it wraps (the resource's, as the run starts)
+    wrapped = getattr(err.value, "user_exception", None) or err.value.__cause__
+    message = f"{err.value}\n{wrapped}"
+    assert "has problems" in message
     assert (
-        defs.resolve_job_def("fine")
-        .execute_in_process(instance=dg.DagsterInstance.ephemeral())
-        .success
+        f"asset `refunds` is selected by 2 `asset_defaults` specs ({folder}/d1.yaml, "
+        f"{folder}/d2.yaml)" in message
     )
+    assert "add `asset_defaults: true`" not in message
+    assert "with `asset_defaults: true`" not in message
 
 
 def test_a_schedule_run_config_dagster_refuses_isolates_its_file(tmp_path: Path) -> None:
@@ -221,10 +250,16 @@ def test_through_the_dagster_cli_the_location_loads_and_the_validators_fail(
     run_config.write_text(yaml.safe_dump({"execution": {"config": {"in_process": {}}}}))
     ran = _cli(["job", "execute", "-j", "broken", "-c", str(run_config)], folder)
     assert ran.returncode != 0
-    assert "RUN_FAILURE" in ran.stdout + ran.stderr
-    assert "unknown asset `u_confg`" in ran.stdout + ran.stderr
-
     line = f"{folder}/broken.yaml:1:13: selection[0]: unknown asset `u_confg`; did you mean `u_config`?"
+    # the run's failure message holds the problem line (the load's log line above does too:
+    # what follows RUN_FAILURE is the run's own)
+    _, found, failure = (ran.stdout + ran.stderr).partition(" - RUN_FAILURE - ")
+    assert found, (ran.stdout + ran.stderr)[-3000:]
+    assert failure.startswith('Execution of run for "broken" failed.')
+    assert (
+        f"Failure: the spec {folder}/broken.yaml has problems; fix them and reload the code "
+        f"location:\n{line}\n" in failure
+    ), failure[:3000]
     monkeypatch.delenv("DAGSTER_HOME", raising=False)
     monkeypatch.delenv("DAGSTER_IS_DEFS_VALIDATION_CLI", raising=False)
     _forget_locations()
