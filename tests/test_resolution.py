@@ -37,7 +37,8 @@ def a(context: dg.AssetExecutionContext, params: NexusParams) -> None:
 
 @nexus_asset(params={"x": "int"})
 def b(context: dg.AssetExecutionContext, params: NexusParams) -> None:
-    params.for_asset(context)
+    if params.for_asset(context)["x"] < 0:
+        raise ValueError("b fails on a negative x, so that it does not materialize")
 
 
 ASSETS = [a, b]
@@ -54,6 +55,9 @@ ops_config:
 """
 
 ENV = {"NEXUS_AGREE_TOKEN": "t-one", "NEXUS_AGREE_OTHER": "t-two"}
+# the value of NEXUS_AGREE_TOKEN in one more run, launched as "left out" is (`more_runs`)
+OTHER_VALUE = "t-three"
+SECRET_VALUES = (*ENV.values(), OTHER_VALUE)
 
 # launch values -> what each asset must resolve: {asset: {param: (shown value, source)}}
 CASES: dict[str, tuple[dict[str, Any], dict[str, dict[str, tuple[Any, str]]]]] = {
@@ -132,11 +136,34 @@ def runs(location: Path) -> dict[str, str]:
         }
 
 
+@pytest.fixture(scope="module")
+def more_runs(location: Path) -> dict[str, str]:
+    """Two more runs of the job: one where `b` fails (launched with `b.x: -1`), so that it does
+    not materialize; and one launched as "left out" is, with another value behind the secret's
+    variable."""
+    job = _module(location).defs.resolve_job_def("agree_job")
+    with dg.DagsterInstance.get() as instance:
+        failed = job.execute_in_process(
+            run_config={"b.x": -1}, instance=instance, raise_on_error=False
+        )
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("NEXUS_AGREE_TOKEN", OTHER_VALUE)
+            other_value = job.execute_in_process(run_config={}, instance=instance)
+    assert not failed.success and other_value.success
+    return {"b failed": failed.run_id, "other secret value": other_value.run_id}
+
+
+def assert_no_secret_value(*texts: str) -> None:
+    for value in SECRET_VALUES:
+        assert not any(value in text for text in texts), value
+
+
 def rendered(location: Path, values: Mapping[str, Any]) -> dict[str, dict[str, tuple[Any, str]]]:
     """What ``nexus-dagster render`` prints, per asset: each parameter's value and source."""
     sets = [f"--set={name}={json.dumps(value)}" for name, value in values.items()]
     done = invoke(["render", "agree_job", "-f", "agree_location.py", *sets], location)
     assert done.code == 0, done.err
+    assert_no_secret_value(done.out, done.err)
     table: dict[str, dict[str, tuple[Any, str]]] = {}
     asset = ""
     for line in done.out.split("\nrun config")[0].splitlines():
@@ -207,6 +234,9 @@ def test_render_the_record_runs_and_diff_agree_on_value_and_source(
     assert done.code == 0, done.err
     [listed] = [row for row in json.loads(done.out) if row["run_id"] == run_id]
     assert {p: (v["value"], v["source"]) for p, v in listed["values"].items()} == expected["b"]
+    secret = invoke(["runs", "--asset", "a", "--limit", "20"], location)
+    assert secret.code == 0 and run_id in secret.out, secret.err
+    assert_no_secret_value(secret.out, secret.err)
 
 
 def test_diff_shows_each_runs_own_value_and_source(location: Path, runs: dict[str, str]) -> None:
@@ -214,6 +244,7 @@ def test_diff_shows_each_runs_own_value_and_source(location: Path, runs: dict[st
     for case, run_id in runs.items():
         done = invoke(["diff", base, run_id, "--json", "-f", "agree_location.py"], location)
         assert done.out, done.err
+        assert_no_secret_value(done.out, done.err)
         changed = json.loads(done.out)["assets"]
         _, expected = CASES[case]
         _, left_out = CASES["left out"]
@@ -228,3 +259,50 @@ def test_diff_shows_each_runs_own_value_and_source(location: Path, runs: dict[st
                 shown = SECRET if side["value"] == REFERENCES.get(case) else side["value"]
                 assert (shown, side["source"]) == (value, source), (case, asset, param)
         assert done.code == (1 if changed else 0), done.err
+
+
+def test_diff_reads_an_asset_that_did_not_materialize_from_its_run_config(
+    location: Path, runs: dict[str, str], more_runs: dict[str, str]
+) -> None:
+    base, failed = runs["left out"], more_runs["b failed"]
+    with dg.DagsterInstance.get() as instance:
+        assert list(recorded(instance, failed)) == ["a"]  # `b` did not materialize
+    note = (
+        f"run {failed}: `b` recorded no parameters (not materialized in that run): read from "
+        "its run config over the spec's current values"
+    )
+    done = invoke(["diff", base, failed, "--json", "-f", "agree_location.py"], location)
+    assert done.code == 1, done.err
+    out = json.loads(done.out)
+    # `a` materialized in both runs with the same values; `b` only in the first
+    assert out["assets"] == {
+        "b": {
+            "x": {
+                "a": {"value": 1, "source": "default", "field": "x", "from": "materialization"},
+                "b": {"value": -1, "source": "per-asset", "field": "b.x", "from": "run config"},
+            }
+        }
+    }
+    assert out["notes"] == [note]
+
+    text = invoke(["diff", base, failed, "-f", "agree_location.py"], location)
+    assert text.code == 1, text.err
+    assert "  x      1 (default)  -1 (per-asset, from run config)" in text.out.splitlines()
+    assert f"note: {note}" in text.err
+
+
+def test_a_secret_is_compared_by_its_reference_never_by_its_value(
+    location: Path, runs: dict[str, str], more_runs: dict[str, str]
+) -> None:
+    # the same reference, `{env: NEXUS_AGREE_TOKEN}`, read as `t-one` and as `t-three`
+    base, other = runs["left out"], more_runs["other secret value"]
+    done = invoke(["diff", base, other, "--json", "-f", "agree_location.py"], location)
+    assert done.code == 0, done.out + done.err
+    assert json.loads(done.out)["assets"] == {}
+    text = invoke(["diff", base, other, "-f", "agree_location.py"], location)
+    assert text.code == 0 and "no parameter differs" in text.out, text.out + text.err
+    # another reference differs, and shows only as the reference
+    changed = invoke(["diff", base, runs["a secret"], "-f", "agree_location.py"], location)
+    assert changed.code == 1, changed.err
+    assert "env NEXUS_AGREE_OTHER" in changed.out and "env NEXUS_AGREE_TOKEN" in changed.out
+    assert_no_secret_value(done.out, done.err, text.out, text.err, changed.out, changed.err)
