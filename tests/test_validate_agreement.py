@@ -5,8 +5,9 @@ disagreed on partitioned assets), and both report every problem in the same line
 `dagster definitions validate` runs as a process of its own, Dagster's command line as users run
 it (forked from a process that has imported Dagster, `forked_dagster`: it imports the code
 location anew); `nexus-dagster validate` runs in this process (`invoke`), one code location after
-another. The broken fixture folders are checked together, as one folder, with the spec cache cold,
-warm and off."""
+another. Each location is validated with the spec cache cold (an empty folder for each validator,
+Dagster's first) and warm (Dagster after ours has filled the folder); the broken fixture folders
+are checked together, as one folder, with the spec cache cold, warm and off."""
 
 from __future__ import annotations
 
@@ -29,18 +30,13 @@ ANY_SPECS = TESTS / "locations" / "any_specs_location.py"
 CLI_TIMEOUT = 180  # seconds, for one `dagster definitions validate`
 
 # Every code location of the tests (with its own specs folder), the example, and spec folders
-# loaded through a location over the partitioned fixture's assets.
-# (`consistency_location` and `automation_location` are left out: their tests write their specs
-# folders at run time.)
+# loaded through a location over the partitioned fixture's assets. (The locations whose tests
+# write their specs folder at run time, `$NEXUS_TEST_SPECS`, are left out: `consistency_location`,
+# `automation_location` and others.)
 LOCATIONS = sorted(
     p
     for p in (TESTS / "locations").glob("*_location.py")
-    if p
-    not in (
-        ANY_SPECS,
-        TESTS / "locations" / "consistency_location.py",
-        TESTS / "locations" / "automation_location.py",
-    )
+    if p != ANY_SPECS and "NEXUS_TEST_SPECS" not in p.read_text()
 )
 SPEC_FOLDERS = [TESTS / "locations" / "broken_partitioned_specs", TESTS / "hostile"]
 CASES = [
@@ -49,6 +45,9 @@ CASES = [
 ]
 # what every validation is run with: no instance, and a broker URL for the Celery location
 ENV = {"NEXUS_CELERY_BROKER": "redis://127.0.0.1:1/0"}
+# the folder of the spec cache (the session's own, `spec_cache_dir` in conftest.py, unless a
+# test gives another)
+CACHE_DIR = "NEXUS_DAGSTER_CACHE_DIR"
 # `N problem(s) in nexus job specs:`, the first line of the error that lists them
 HEADER = re.compile(r"(\d+) problems? in nexus job specs:$")
 
@@ -129,9 +128,29 @@ def assert_agree(mine: Run, dagster: subprocess.CompletedProcess[str], cwd: Path
     return lines
 
 
+def cache_files(folder: Path) -> list[Path]:
+    return sorted(folder.glob("specs-*.json")) if folder.is_dir() else []
+
+
+@pytest.mark.parametrize("cache", ["cold", "warm"])
 @pytest.mark.parametrize("location", CASES)
-def test_nexus_and_dagster_validate_agree(location: Path) -> None:
-    assert_agree(ours(location, {}), theirs(location, {}), location.parent)
+def test_nexus_and_dagster_validate_agree(location: Path, cache: str, tmp_path: Path) -> None:
+    """``cold``: each validator loads the location with an empty spec cache folder of its own,
+    Dagster's first; ``warm``: Dagster's loads it with the folder ours has just filled."""
+    if cache == "cold":
+        dagster = theirs(location, {CACHE_DIR: str(tmp_path / "dagster")})
+        mine = ours(location, {CACHE_DIR: str(tmp_path / "nexus")})
+    else:
+        mine = ours(location, {CACHE_DIR: str(tmp_path / "shared")})
+        filled = cache_files(tmp_path / "shared")
+        dagster = theirs(location, {CACHE_DIR: str(tmp_path / "shared")})
+    assert_agree(mine, dagster, location.parent)
+    if mine.code == 0:
+        # the cache was on: each validator's load wrote (or kept) the checked specs there
+        if cache == "cold":
+            assert cache_files(tmp_path / "dagster") and cache_files(tmp_path / "nexus")
+        else:
+            assert filled and cache_files(tmp_path / "shared") == filled
 
 
 @pytest.fixture
@@ -149,20 +168,27 @@ def test_every_broken_file_is_refused_alike_with_the_cache_cold_warm_and_off(
 ) -> None:
     # A warm cache once passed a file whose only problem was a duplicate key: the location's
     # own load cached the file before `validate` checked it again (`duplicate_value_key.yaml`).
+    # Cold: each validator with an empty cache folder of its own (Dagster's is never the one
+    # ours filled); warm: both with the folder ours filled in the cold step; off: no cache.
+    cold = {"nexus": tmp_path / "cold-nexus", "dagster": tmp_path / "cold-dagster"}
     modes = {
-        "cold": {"NEXUS_DAGSTER_CACHE_DIR": str(tmp_path / "cache")},
-        "warm": {"NEXUS_DAGSTER_CACHE_DIR": str(tmp_path / "cache")},
-        "off": {"NEXUS_DAGSTER_CACHE": "off"},
+        "cold": ({CACHE_DIR: str(cold["nexus"])}, {CACHE_DIR: str(cold["dagster"])}),
+        "warm": ({CACHE_DIR: str(cold["nexus"])}, {CACHE_DIR: str(cold["nexus"])}),
+        "off": ({"NEXUS_DAGSTER_CACHE": "off"}, {"NEXUS_DAGSTER_CACHE": "off"}),
     }
     seen: dict[str, list[str]] = {}
-    for mode, env in modes.items():
-        env = {**env, "NEXUS_SPECS_DIR": str(broken_folder)}
-        mine = ours(ANY_SPECS, env)
-        # Dagster runs after `nexus-dagster validate` has loaded the files with the cache on:
-        # in the cold step it finds the cache as warm as in the warm step (every load of the
-        # same files writes the same entries), so its one run there answers for both.
-        if mode != "warm":
-            dagster = theirs(ANY_SPECS, env)
+    for mode, (our_env, their_env) in modes.items():
+        folder = {"NEXUS_SPECS_DIR": str(broken_folder)}
+        if mode == "cold":
+            assert not cache_files(cold["nexus"]) and not cache_files(cold["dagster"])
+        if mode == "warm":
+            # the cold step's loads stored the files that pass their own checks
+            assert cache_files(cold["nexus"])
+        mine = ours(ANY_SPECS, {**our_env, **folder})
+        dagster = theirs(ANY_SPECS, {**their_env, **folder})
+        if mode == "cold":
+            # Dagster's load found its folder empty, and filled it as ours filled its own
+            assert cache_files(cold["dagster"])
         assert mine.code == 1, f"{mode}: {mine.out}{mine.err}"
         assert dagster.returncode == 1, f"{mode}: {dagster.stderr[-2000:]}"
         lines = assert_agree(mine, dagster, ANY_SPECS.parent)
