@@ -20,14 +20,27 @@ REPO = Path(__file__).resolve().parent.parent
 collect_ignore = ["locations"]
 
 # The modules that take longest (seconds of one worker, as `--durations=0` reports them, quiet
-# machine), longest first. They start first, so that none of them is left to run alone at the
-# end while the other workers idle; the rest follow in pytest-randomly's order.
+# machine). They start first, so that none of them is left to run alone at the end while the
+# other workers idle; the rest follow in pytest-randomly's order.
+#
+# pytest-xdist (`--dist loadgroup --no-loadscope-reorder`) hands out units of work (a module, or
+# an xdist group) in this order, one to each worker, then each worker one more whenever it holds
+# two tests or fewer. The three longest units keep a fixed place at the head: the deployment, the
+# shared `dagster dev` (three modules, one xdist group: one unit on one worker), and dg. Their
+# place is not varied because wall time depends on it (under 4 minutes on 2 cores: one of them
+# started late runs alone at the end), and each does its work in processes of its own (Postgres
+# and Dagster's daemons, `dagster dev`, `dg`), leaving little process-wide state for another
+# module to meet. Within the `dagster dev` group, the three modules take pytest-randomly's order.
 STARTED_FIRST = (
     "test_deployment.py",  # ~115 s, one test: Postgres, code server, daemon, a schedule's tick
-    "test_ui_launchpad.py",  # ~60 s; with the two below, one shared `dagster dev`
-    "test_asset_graph_ui.py",
-    "test_graphql.py",
+    # one `dagster dev` (test_ui_launchpad.py alone ~60 s)
+    ("test_ui_launchpad.py", "test_asset_graph_ui.py", "test_graphql.py"),
     "test_dg.py",  # ~65 s
+)
+# The long modules after them start before the rest, in pytest-randomly's order (shuffled by its
+# seed, so `--randomly-seed=N` repeats one order), so that the process-wide state one of them
+# leaves on a worker meets the others in a different order from one seed to the next.
+STARTED_NEXT = (
     "test_bench_smoke.py",  # ~40 s
     "test_install.py",  # a fresh clone builds its base venvs: ~25 s per release (~4 s after)
     "test_validate_agreement.py",
@@ -42,11 +55,24 @@ STARTED_FIRST = (
 )
 
 
+def start_rank() -> dict[str, int]:
+    """Each long module's rank: the fixed head's in its order (a group's modules one rank),
+    then one rank for all of `STARTED_NEXT`; a module not named takes the rank after."""
+    rank: dict[str, int] = {}
+    for position, entry in enumerate(STARTED_FIRST):
+        for name in (entry,) if isinstance(entry, str) else entry:
+            rank[name] = position
+    rank.update(dict.fromkeys(STARTED_NEXT, len(STARTED_FIRST)))
+    return rank
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Put the long modules first (a stable sort: each module's shuffled order is kept)."""
-    rank = {name: position for position, name in enumerate(STARTED_FIRST)}
-    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))
+    """Put the long modules first. The sort is stable and modules of one rank share it, so
+    pytest-randomly's shuffled order (of the modules, and of each module's tests) is kept among
+    them: the order varies with its seed, and one seed repeats one order."""
+    rank = start_rank()
+    items.sort(key=lambda item: rank.get(item.path.name, len(STARTED_FIRST) + 1))
 
 
 # Dagster's own `execution` section, which a spec job's run config passes through:
