@@ -4,6 +4,7 @@ starts, the messages that name a fix that works, and the spec checks of `asset_d
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import dagster as dg
 import pytest
+import yaml
 
 from nexus_dagster import (
     NexusConfigError,
@@ -102,7 +104,15 @@ def test_asset_materialize_resolves_the_asset_defaults_spec_values(
 def test_asset_materialize_of_a_partition_takes_values_laid_over_the_spec(
     example_data: Path, dagster_home: Path
 ) -> None:
-    values = {"min_amount": 30, "daily_summary.target_bucket": "orders-lake"}
+    # The spec (job_specs/daily_orders_job.yaml) gives `target_bucket: orders-lake` and
+    # `min_amount: 20`: each value here differs from it, and the per-asset `target_bucket`s
+    # compete with a shared one given in the same run config.
+    values = {
+        "min_amount": 30,
+        "target_bucket": "shared-lake",
+        "daily_orders.target_bucket": "night-lake",
+        "daily_summary.target_bucket": "night-lake",
+    }
     config = {"resources": {"params": {"config": {"values": values}}}, **IN_PROCESS}
     result = run(
         "dagster", "asset", "materialize", "--select", "daily_orders,daily_summary",
@@ -113,12 +123,20 @@ def test_asset_materialize_of_a_partition_takes_values_laid_over_the_spec(
     metadata, _ = latest("daily_summary")
     assert metadata["nexus/params"] == {
         "min_amount": use(30, "shared", "min_amount"),
-        "target_bucket": use("orders-lake", "per-asset", "daily_summary.target_bucket"),
+        "target_bucket": use("night-lake", "per-asset", "daily_summary.target_bucket"),
     }
     assert metadata["nexus/partition"] == "2026-11-02"
     assert metadata["nexus/spec"] == "daily_orders_job"
-    report = (example_data / "orders-lake" / "orders" / "2026-11-02.md").read_text()
+    orders, _ = latest("daily_orders")
+    assert orders["nexus/params"] == {
+        "source_bucket": use("orders-daily", "default", "daily_orders.source_bucket"),
+        "target_bucket": use("night-lake", "per-asset", "daily_orders.target_bucket"),
+    }
+    report = (example_data / "night-lake" / "orders" / "2026-11-02.md").read_text()
     assert report.startswith("# Orders from 2026-11-02T00:00:00+00:00 to 2026-11-03T00:00:00+00:00")
+    # neither the shared value of the run nor the spec's was written to
+    assert not (example_data / "shared-lake").exists()
+    assert not (example_data / "orders-lake").exists()
 
     history = nexus("runs", "--asset", "daily_summary", "--json")
     assert json.loads(history.out)[0]["partition"] == "2026-11-02"
@@ -185,19 +203,28 @@ def test_an_asset_without_asset_defaults_spec_names_the_fix_and_the_fix_works(
         "which is not a job built from a spec, has no value for it: add `asset_defaults: true` "
         "to one of the specs that select it (`sales_sample_job` in "
     )
-    assert message.endswith(
-        "or give it in the run config as "
-        "`resources: {params: {config: {values: {sales_sample.target_bucket: ...}}}}`"
-    )
-    (example_data / "sample-lake").mkdir()
-    (example_data / "sample-lake" / "sales.csv").write_text("amount\n1\n2\n")
-    values = {"sales_sample.target_bucket": "sample-lake"}
+    form = "`resources: {params: {config: {values: {sales_sample.target_bucket: ...}}}}`"
+    assert message.endswith(f"or give it in the run config as {form}")
+    # the fix: the run config the message shows, with a value in place of `...`
+    (example_data / "own-lake").mkdir()
+    (example_data / "own-lake" / "sales.csv").write_text("amount\n1\n2\n3\n4\n")
+    run_config = yaml.safe_load(form.strip("`").replace("...", "own-lake"))
+    assert run_config == {
+        "resources": {"params": {"config": {"values": {"sales_sample.target_bucket": "own-lake"}}}}
+    }
     result = job.execute_in_process(
         asset_selection=[dg.AssetKey("sales_sample")],
         instance=dg.DagsterInstance.ephemeral(),
-        run_config={"resources": {"params": {"config": {"values": values}}}},
+        run_config=run_config,
     )
     assert result.success
+    [materialization] = result.asset_materializations_for_node("sales_sample")
+    assert materialization.metadata["nexus/params"].value == {
+        "target_bucket": use("own-lake", "per-asset", "sales_sample.target_bucket")
+    }
+    assert materialization.metadata["rows"].value == 3  # the op config's default limit
+    sample = (example_data / "own-lake" / "sales_sample.csv").read_text()
+    assert sample.splitlines() == ["amount", "1", "2", "3"]
 
 
 # --- a location of the test's own --------------------------------------------------------------
@@ -274,7 +301,42 @@ def test_values_outside_spec_jobs_are_checked_when_the_run_starts(
 
 def test_values_outside_spec_jobs_lay_over_the_spec_per_asset_first(tmp_path: Path) -> None:
     defs = build_definitions(write_specs(tmp_path, {"lake.yaml": DEFAULTS_SPEC}), assets=ASSETS)
-    result = outside(defs, {"summary.bucket": "own", "loader.n": 4})
+    # `bucket`: the run's per-asset value for `summary` over the run's shared value (and the
+    # spec's `lake`); `loader.n`: the run's value over the spec's `ops_config` (3).
+    result = outside(defs, {"summary.bucket": "own", "bucket": "shared-run", "loader.n": 4})
+    assert result.success and CALLS == ["loader", "summary"]
+    recorded = {
+        node: result.asset_materializations_for_node(node)[0].metadata
+        for node in ("loader", "summary")
+    }
+    assert recorded["loader"]["nexus/params"].value == {
+        "bucket": use("shared-run", "shared", "bucket"),
+        "n": use(4, "per-asset", "loader.n"),
+    }
+    assert recorded["summary"]["nexus/params"].value == {
+        "bucket": use("own", "per-asset", "summary.bucket")
+    }
+    assert recorded["summary"]["nexus/spec"].value == "lake"
+
+
+def test_the_asset_defaults_fix_the_message_names_works(tmp_path: Path) -> None:
+    folder = write_specs(
+        tmp_path / "specs", {"plain.yaml": DEFAULTS_SPEC.replace("asset_defaults: true\n", "")}
+    )
+    with pytest.raises(NexusParamError) as err:
+        outside(build_definitions(folder, assets=ASSETS), {})
+    message = str(err.value)
+    assert CALLS == ["loader"]  # it failed where the asset read its values
+    named = re.search(
+        r"add `asset_defaults: true` to one of the specs that select it \(`(\w+)` in (.+?)\)",
+        message,
+    )
+    assert named is not None, message
+    assert named.groups() == ("plain", str(folder / "plain.yaml"))
+    # the fix: `asset_defaults: true` in the file the message names
+    spec_file = Path(named.group(2))
+    spec_file.write_text("asset_defaults: true\n" + spec_file.read_text())
+    result = outside(build_definitions(folder, assets=ASSETS), {})
     assert result.success and CALLS == ["loader", "summary"]
     recorded = {
         node: result.asset_materializations_for_node(node)[0].metadata
@@ -282,12 +344,12 @@ def test_values_outside_spec_jobs_lay_over_the_spec_per_asset_first(tmp_path: Pa
     }
     assert recorded["loader"]["nexus/params"].value == {
         "bucket": use("lake", "default", "bucket"),
-        "n": use(4, "per-asset", "loader.n"),
+        "n": use(3, "default", "loader.n"),
     }
-    assert recorded["summary"]["nexus/params"].value == {
-        "bucket": use("own", "per-asset", "summary.bucket")
-    }
-    assert recorded["summary"]["nexus/spec"].value == "lake"
+    assert recorded["summary"]["nexus/params"].value == {"bucket": use("lake", "default", "bucket")}
+    assert (
+        recorded["loader"]["nexus/spec"].value == recorded["summary"]["nexus/spec"].value == "plain"
+    )
 
 
 def test_a_spec_job_run_is_not_a_run_outside_spec_jobs(tmp_path: Path) -> None:
