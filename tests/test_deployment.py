@@ -81,7 +81,6 @@ MINUTELY_SPEC = (
 )
 # Tag of a schedule's run: the tick's time (ISO 8601, UTC). Dagster's SCHEDULED_EXECUTION_TIME_TAG.
 SCHEDULED_TIME_TAG = ".dagster/scheduled_execution_time"
-IN_FLIGHT = "changed while this run was in flight"
 
 
 @pytest.fixture(scope="module")
@@ -263,32 +262,12 @@ def d_a_run_in_flight_during_an_edit_never_mixes_values(deployment: Deployment) 
         "marketing_ingestion_asset": {"source_bucket": "mkt-raw", "target_bucket": "reports-lake"},
         "report": {"min_amount": 50.0, "target_bucket": "reports-lake"},
     }
+    # Every step resolved the launch's values: the steps that started after the edit loaded the
+    # edited spec, and took the fields the run was launched with from the instance, where the
+    # first step left them.
+    assert status == dg.DagsterRunStatus.SUCCESS, deployment.failures(run_id)
     recorded = values(deployment.recorded_params(run_id))
-    # Whatever materialized did so with the values of the launch, never with the edit's.
-    for asset, params in recorded.items():
-        expected = launch_values[asset]
-        assert {k: v for k, v in params.items() if k in expected} == {
-            k: v for k, v in expected.items() if k in params
-        }, (asset, params)
-    if "report" in recorded:
-        assert recorded["report"]["min_amount"] == 50  # the launch's, not the edit's 75
-    if status == dg.DagsterRunStatus.SUCCESS:
-        assert set(recorded) == set(launch_values)
-    else:
-        # Or the steps that did not materialize failed with the plugin's message, and only so.
-        assert status == dg.DagsterRunStatus.FAILURE
-        failed = deployment.step_failures(run_id)
-        assert failed, deployment.failures(run_id)
-        # `report` reads both ingestion assets: when one of them failed, Dagster skips it.
-        skipped = set(launch_values) - set(failed) - set(recorded)
-        assert skipped <= {"report"} and not skipped & set(recorded), (failed, recorded)
-        assert not skipped or failed.keys() & {
-            "sales_ingestion_asset",
-            "marketing_ingestion_asset",
-        }, (failed, recorded)
-        for step, error in failed.items():
-            assert IN_FLIGHT in error, (step, error)
-            assert "Launch a new run to use the edited spec." in error
+    assert recorded == launch_values
     print(f"in-flight run ended {status.value}; materialized: {sorted(recorded)}")
 
 
