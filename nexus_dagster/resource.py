@@ -93,6 +93,12 @@ class NexusParams(dg.ConfigurableResource):
                            fields, partitioned=False, asset_defaults=True)
             NexusParams.bound_to(index)
         """
+        # Dagster keeps a resource's class and rebuilds the resource from it for each run
+        # (`ConfigurableResourceFactory._with_updated_values` calls `self.__class__(**values)`;
+        # its resource definition holds `self.__class__`): that is how every subclass of a
+        # `ConfigurableResource` keeps its own behaviour, so a subclass made here is kept the same
+        # way as one a user writes. Were a Dagster release to rebuild it as `NexusParams`, the
+        # index would be empty and a spec job's run would fail saying the resource is not bound.
         bound = type(cls.__name__, (cls,), {"index": index})
         bound.__module__, bound.__qualname__ = cls.__module__, cls.__qualname__
         return bound(**config)
