@@ -230,9 +230,20 @@ class SpecIndex:
                 )
         return problems
 
-    def selecting(self, asset: str) -> list[str]:
-        """The spec jobs that select ``asset``, each with its file."""
-        return [f"`{job}` in {self.paths[job]}" for job in self.jobs_by_asset.get(asset, [])]
+    def selecting(self, asset: str, *, markable: bool = False) -> list[str]:
+        """The spec jobs that select ``asset``, each with its file; ``markable``: only those
+        that could take ``asset_defaults: true`` (none of their assets has another
+        ``asset_defaults`` spec, which would make two for it)."""
+        jobs = self.jobs_by_asset.get(asset, [])
+        if markable:
+            jobs = [job for job in jobs if self._markable(job)]
+        return [f"`{job}` in {self.paths[job]}" for job in jobs]
+
+    def _markable(self, job: str) -> bool:
+        return not any(
+            job in jobs and asset in self.defaults and self.defaults[asset].name != job
+            for asset, jobs in self.jobs_by_asset.items()
+        )
 
 
 def _short(name: str) -> str:

@@ -417,13 +417,22 @@ class NexusParams(dg.ConfigurableResource):
                 f"{{{param}: ...}}}}` or `parameter_values: {{{param}: ...}}`), or give it in "
                 f"the run config as {given}"
             )
+        markable = self.index.selecting(asset, markable=True)
         selecting = self.index.selecting(asset)
-        fix = (
-            f"add `asset_defaults: true` to one of the specs that select it "
-            f"({', '.join(selecting)}) so that its values apply in runs outside spec jobs"
-            if selecting
-            else "select it in a spec with `asset_defaults: true` and give the value there"
-        )
+        if markable:
+            fix = (
+                f"add `asset_defaults: true` to one of the specs that select it "
+                f"({', '.join(markable)}) so that its values apply in runs outside spec jobs"
+            )
+        elif selecting:
+            fix = (
+                f"the specs that select it ({', '.join(selecting)}) each select an asset that "
+                "another `asset_defaults` spec gives values to, so none can take "
+                "`asset_defaults: true`: select it in a spec of its own with "
+                "`asset_defaults: true` and give the value there"
+            )
+        else:
+            fix = "select it in a spec with `asset_defaults: true` and give the value there"
         return (
             f"{head}, which is not a job built from a spec, has no value for it: {fix}; or give "
             f"it in the run config as {given}"

@@ -201,9 +201,16 @@ def test_an_asset_without_asset_defaults_spec_names_the_fix_and_the_fix_works(
     message = str(err.value)
     assert message.startswith(
         "asset `sales_sample` needs parameter `target_bucket` but the run of job `__ASSET_JOB`, "
-        "which is not a job built from a spec, has no value for it: add `asset_defaults: true` "
-        "to one of the specs that select it (`sales_sample_job` in "
+        "which is not a job built from a spec, has no value for it: the specs that select it "
+        "(`sales_sample_job` in "
     )
+    # `sales_sample_job` also selects `sales_ingestion_asset`, whose `asset_defaults` spec is
+    # `daily_report_job`: marking it too would make two, so the message does not suggest it
+    assert (
+        "each select an asset that another `asset_defaults` spec gives values to, so none can "
+        "take `asset_defaults: true`: select it in a spec of its own with `asset_defaults: true` "
+        "and give the value there"
+    ) in message
     form = "`resources: {params: {config: {values: {sales_sample.target_bucket: ...}}}}`"
     assert message.endswith(f"or give it in the run config as {form}")
     # the fix: the run config the message shows, with a value in place of `...`
