@@ -83,7 +83,7 @@ class Family:
     ("executor", "how"),
     [
         ("multiprocess", "from_failure"),
-        ("in_process", "from_failure"),
+        pytest.param("in_process", "from_failure", marks=pytest.mark.floor),
         ("in_process", "second"),  # the one step, selected
     ],
     ids=["multiprocess-from-failure", "in-process-from-failure", "in-process-one-step"],
@@ -101,6 +101,7 @@ def test_a_reexecution_after_an_edit_resolves_the_parent_values(
     assert family.resolved("second", fresh["run_id"]) == {"bucket": "after"}
 
 
+@pytest.mark.floor
 @pytest.mark.parametrize("job", [JOB, OUTSIDE], ids=["spec-job", "outside-spec-jobs"])
 def test_a_reexecution_whose_parent_values_are_lost_fails_before_the_asset_code(
     tmp_path: Path, job: str
