@@ -46,6 +46,7 @@ STARTED_NEXT = (
     "test_validate_agreement.py",
     "test_consistency.py",
     "test_automation_daemon.py",
+    "test_daemon_runs.py",  # ~30 s: one daemon, its retries and backfills
     "test_asset_graph.py",
     "test_partitioned.py",
     "test_run_history.py",
