@@ -96,9 +96,9 @@ def test_a_reexecution_after_an_edit_resolves_the_parent_values(
     child = family.run(job, executor, how, parent)
     assert child["success"], child["failures"]
     assert family.resolved("second", child["run_id"]) == {"bucket": "before"}
-    # a new run resolves the edited spec
-    fresh = family.run(job, "in_process")
-    assert family.resolved("second", fresh["run_id"]) == {"bucket": "after"}
+    if how == "second":  # once per job: a new run resolves the edited spec
+        fresh = family.run(job, "in_process")
+        assert family.resolved("second", fresh["run_id"]) == {"bucket": "after"}
 
 
 @pytest.mark.floor
