@@ -47,6 +47,7 @@ STARTED_NEXT = (
     "test_consistency.py",
     "test_automation_daemon.py",
     "test_daemon_runs.py",  # ~30 s: one daemon, its retries and backfills
+    "test_reexecution.py",  # ~35 s: runs and re-executions, each batch a process of its own
     "test_asset_graph.py",
     "test_partitioned.py",
     "test_run_history.py",

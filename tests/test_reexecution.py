@@ -41,6 +41,9 @@ JOB = "edit_job"
 OUTSIDE = "__ASSET_JOB"
 TIMEOUT = 180  # seconds, for one run
 
+# The module's families are made once: one xdist worker runs its tests.
+pytestmark = pytest.mark.xdist_group("test_reexecution")
+
 
 class Family:
     """One spec folder, instance and output folder: a parent run and its re-executions."""
@@ -51,7 +54,8 @@ class Family:
         self.out = tmp_path / "out"
         self.out.mkdir()
 
-    def run(self, job: str, executor: str, *reexecute: str) -> dict[str, Any]:
+    def run(self, job: str, *runs: str) -> list[dict[str, Any]]:
+        """The runs (`EXECUTOR` or `EXECUTOR:HOW:PARENT`), one after another in one process."""
         env = {
             **os.environ,
             "DAGSTER_HOME": str(self.home),
@@ -59,11 +63,11 @@ class Family:
             "PROBE_OUT": str(self.out),
         }
         done = subprocess.run(
-            [sys.executable, str(DRIVER), job, executor, *reexecute],
-            env=env, capture_output=True, text=True, timeout=TIMEOUT, check=False,
+            [sys.executable, str(DRIVER), job, *runs],
+            env=env, capture_output=True, text=True, timeout=TIMEOUT * len(runs), check=False,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr[-3000:]
-        return json.loads(done.stdout.strip().splitlines()[-1])
+        return [json.loads(line) for line in done.stdout.strip().splitlines()[-len(runs) :]]
 
     def resolved(self, asset: str, run_id: str) -> dict[str, Any] | None:
         path = self.out / f"{asset}-{run_id}.json"
@@ -71,34 +75,52 @@ class Family:
 
     def failed_parent(self, job: str, executor: str) -> str:
         (self.out / "fail_second").touch()
-        parent = self.run(job, executor)
+        (parent,) = self.run(job, executor)
         assert not parent["success"]
         assert self.resolved("first", parent["run_id"]) == {"bucket": "before"}
         assert "bucket: after" in (self.specs / f"{JOB}.yaml").read_text()  # edited
         return parent["run_id"]
 
 
-@pytest.mark.parametrize("job", [JOB, OUTSIDE], ids=["spec-job", "outside-spec-jobs"])
+REEXECUTIONS = {
+    "multiprocess-from-failure": "multiprocess:from_failure",
+    "in-process-from-failure": "in_process:from_failure",
+    "in-process-one-step": "in_process:second",  # the one step, selected
+}
+
+
+@pytest.fixture(scope="module", params=[JOB, OUTSIDE], ids=["spec-job", "outside-spec-jobs"])
+def family(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Family, str, dict[str, dict[str, Any]]]:
+    """A failed parent run (multiprocess) whose `second` edited the spec, then each
+    re-execution of it, and a new run, launched after the edit."""
+    job = request.param
+    family = Family(tmp_path_factory.mktemp("reexecution"))
+    parent = family.failed_parent(job, "multiprocess")
+    names = [*REEXECUTIONS, "new-run"]
+    runs = family.run(job, *(f"{how}:{parent}" for how in REEXECUTIONS.values()), "in_process")
+    return family, job, dict(zip(names, runs, strict=True))
+
+
 @pytest.mark.parametrize(
-    ("executor", "how"),
-    [
-        ("multiprocess", "from_failure"),
-        pytest.param("in_process", "from_failure", marks=pytest.mark.floor),
-        ("in_process", "second"),  # the one step, selected
-    ],
-    ids=["multiprocess-from-failure", "in-process-from-failure", "in-process-one-step"],
-)
+    "how", [pytest.param(h, marks=pytest.mark.floor) if "in-process-from" in h else h
+            for h in REEXECUTIONS],
+)  # fmt: skip
 def test_a_reexecution_after_an_edit_resolves_the_parent_values(
-    tmp_path: Path, job: str, executor: str, how: str
+    family: tuple[Family, str, dict[str, dict[str, Any]]], how: str
 ) -> None:
-    family = Family(tmp_path)
-    parent = family.failed_parent(job, executor)
-    child = family.run(job, executor, how, parent)
+    runs, child = family[0], family[2][how]
     assert child["success"], child["failures"]
-    assert family.resolved("second", child["run_id"]) == {"bucket": "before"}
-    if how == "second":  # once per job: a new run resolves the edited spec
-        fresh = family.run(job, "in_process")
-        assert family.resolved("second", fresh["run_id"]) == {"bucket": "after"}
+    assert runs.resolved("second", child["run_id"]) == {"bucket": "before"}
+
+
+def test_a_new_run_after_the_edit_resolves_the_edited_spec(
+    family: tuple[Family, str, dict[str, dict[str, Any]]],
+) -> None:
+    runs, fresh = family[0], family[2]["new-run"]
+    assert fresh["success"], fresh["failures"]
+    assert runs.resolved("second", fresh["run_id"]) == {"bucket": "after"}
 
 
 @pytest.mark.floor
@@ -117,7 +139,7 @@ def test_a_reexecution_whose_parent_values_are_lost_fails_before_the_asset_code(
         key = FIELDS_KEY_PREFIX + digest
         assert key in instance.run_storage.get_cursor_values({key})
         instance.run_storage.set_cursor_values({key: "[]"})
-    child = family.run(job, "in_process", "from_failure", parent)
+    (child,) = family.run(job, f"in_process:from_failure:{parent}")
     assert not child["success"]
     assert family.resolved("second", child["run_id"]) is None  # its code never ran
     text = "\n".join(child["failures"])

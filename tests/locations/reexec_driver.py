@@ -1,10 +1,12 @@
 """Runs or re-executes one job of tests/locations/reexec_location.py with `dagster.execute_job`
 in a process of its own (so that it loads the spec files as they are now, as a reloaded
-webserver does), and prints the run's id and outcome as JSON.
+webserver does), one run after another, and prints each run's id and outcome as a JSON line.
 
-    python reexec_driver.py JOB EXECUTOR [from_failure|second PARENT_RUN_ID]
+    python reexec_driver.py JOB RUN [RUN ...]
 
-JOB `__ASSET_JOB` is a run outside spec jobs of both assets (the asset graph's Materialize).
+Each RUN is `EXECUTOR` (a new run) or `EXECUTOR:HOW:PARENT_RUN_ID` (a re-execution; HOW is
+`from_failure`, or the one step to re-execute). JOB `__ASSET_JOB` is a run outside spec jobs of
+both assets (the asset graph's Materialize).
 """
 
 import json
@@ -22,7 +24,12 @@ EXECUTION = {
 }
 
 
-def main(job_name: str, executor: str, how: str = "", parent: str = "") -> None:
+def main(job_name: str, *runs: str) -> None:
+    for run in runs:
+        execute(job_name, *run.split(":"))
+
+
+def execute(job_name: str, executor: str, how: str = "", parent: str = "") -> None:
     location = Path(__file__).parent / "reexec_location.py"
     job = ReconstructableRepository.for_file(str(location), "defs").get_reconstructable_job(
         job_name
