@@ -115,7 +115,7 @@ class SpecIndex:
     typed: dict[str, list[Any]] = field(default_factory=dict)
     """Each asset's typed declarations: the asset and its checks that declare a model (as
     ``contexts.Target``), each built for every run of the asset before any asset's code runs."""
-    job_fields: dict[str, Sequence[JobField]] = field(default_factory=dict)
+    job_fields: dict[str, tuple[JobField, ...]] = field(default_factory=dict)
     """The fields of each spec job, by job name."""
     broken_defaults: dict[str, BrokenSpec] = field(default_factory=dict)
     """Each asset selected by an ``asset_defaults`` spec that has problems (isolated)."""
@@ -136,7 +136,7 @@ class SpecIndex:
         :class:`DefaultsSpec`."""
         self.spec_jobs.add(name)
         self.paths[name] = path
-        self.job_fields[name] = fields
+        self.job_fields[name] = tuple(fields)
         for asset in selected:
             jobs = self.jobs_by_asset.setdefault(asset, [])
             if name not in jobs:

@@ -175,7 +175,7 @@ class NexusParams(dg.ConfigurableResource):
             else:
                 # A re-execution, or a job built from another version of the spec than the
                 # run's: the values of the run's root, with the fields it was launched with.
-                given = _given_values(job, run, root, partitioned, self.values, self.config)
+                given = _given_values(job, run, root, partitioned)
                 if partitioned:
                     values = {**given, **backfill_values(instance, root)}
                     config, from_spec = _partitioned_values(job, fields, values, {})
@@ -195,7 +195,7 @@ class NexusParams(dg.ConfigurableResource):
         given = _GIVEN.get(run.run_id)
         if given is None:
             root = root_of(instance, run)
-            given = _given_values(run.job_name, run, root, True, self.values, {})
+            given = _given_values(run.job_name, run, root, True)
             _GIVEN[run.run_id] = given
         return given
 
@@ -465,14 +465,7 @@ def _job_assets(instance: Any, run: Any) -> list[str]:
     return [node.node_name.replace("__", "/") for node in nodes]
 
 
-def _given_values(
-    job: str,
-    run: Any,
-    root: Any,
-    partitioned: bool,
-    values: Mapping[str, Any],
-    config: Mapping[str, Any],
-) -> dict[str, Any]:
+def _given_values(job: str, run: Any, root: Any, partitioned: bool) -> dict[str, Any]:
     """The flat values the root of ``run``'s family was launched with; a re-execution given
     other values is refused (it resolves its parent's)."""
     launched = _flat_values(root.run_config, partitioned)
