@@ -89,59 +89,67 @@ REEXECUTIONS = {
 }
 
 
-@pytest.fixture(scope="module", params=[JOB, OUTSIDE], ids=["spec-job", "outside-spec-jobs"])
-def family(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[Family, str, dict[str, dict[str, Any]]]:
-    """A failed parent run (multiprocess) whose `second` edited the spec, then each
-    re-execution of it, and a new run, launched after the edit."""
-    job = request.param
-    family = Family(tmp_path_factory.mktemp("reexecution"))
-    parent = family.failed_parent(job, "multiprocess")
-    names = [*REEXECUTIONS, "new-run"]
-    runs = family.run(job, *(f"{how}:{parent}" for how in REEXECUTIONS.values()), "in_process")
-    return family, job, dict(zip(names, runs, strict=True))
+Made = dict[str, tuple[Family, dict[str, dict[str, Any]]]]
+"""Per job: its family, and its runs by name (`parent`, each of REEXECUTIONS, `new-run`)."""
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    """For the spec job and for a run outside spec jobs: a failed parent run whose `second`
+    edited the spec, then each re-execution of it and a new run, launched after the edit."""
+    made = {}
+    for job in (JOB, OUTSIDE):
+        family = Family(tmp_path_factory.mktemp("reexecution"))
+        parent = family.failed_parent(job, "in_process")
+        names = [*REEXECUTIONS, "new-run"]
+        batch = (f"{how}:{parent}" for how in REEXECUTIONS.values())
+        runs = dict(zip(names, family.run(job, *batch, "in_process"), strict=True))
+        made[job] = (family, {"parent": {"run_id": parent}, **runs})
+    return made
+
+
+JOBS = pytest.mark.parametrize("job", [JOB, OUTSIDE], ids=["spec-job", "outside-spec-jobs"])
 
 
 @pytest.mark.parametrize(
     "how", [pytest.param(h, marks=pytest.mark.floor) if "in-process-from" in h else h
             for h in REEXECUTIONS],
 )  # fmt: skip
+@JOBS
 def test_a_reexecution_after_an_edit_resolves_the_parent_values(
-    family: tuple[Family, str, dict[str, dict[str, Any]]], how: str
+    made: Made, job: str, how: str
 ) -> None:
-    runs, child = family[0], family[2][how]
+    runs, child = made[job][0], made[job][1][how]
     assert child["success"], child["failures"]
     assert runs.resolved("second", child["run_id"]) == {"bucket": "before"}
 
 
-def test_a_new_run_after_the_edit_resolves_the_edited_spec(
-    family: tuple[Family, str, dict[str, dict[str, Any]]],
-) -> None:
-    runs, fresh = family[0], family[2]["new-run"]
+@JOBS
+def test_a_new_run_after_the_edit_resolves_the_edited_spec(made: Made, job: str) -> None:
+    runs, fresh = made[job][0], made[job][1]["new-run"]
     assert fresh["success"], fresh["failures"]
     assert runs.resolved("second", fresh["run_id"]) == {"bucket": "after"}
 
 
 @pytest.mark.floor
-@pytest.mark.parametrize("job", [JOB, OUTSIDE], ids=["spec-job", "outside-spec-jobs"])
+@JOBS
 def test_a_reexecution_whose_parent_values_are_lost_fails_before_the_asset_code(
-    tmp_path: Path, job: str
+    made: Made, job: str
 ) -> None:
-    family = Family(tmp_path)
-    parent = family.failed_parent(job, "in_process")
+    runs, parent = made[job][0], made[job][1]["parent"]["run_id"]
     # The fields of the parent's digest are no longer in the instance's store: nothing can say
-    # what `bucket` was, so the re-execution refuses rather than resolve `after`.
-    with dg.DagsterInstance.from_config(str(family.home)) as instance:
+    # what `bucket` was, so the re-execution refuses rather than resolve `after`. (The module's
+    # other tests read runs made before this.)
+    with dg.DagsterInstance.from_config(str(runs.home)) as instance:
         tags = instance.get_run_by_id(parent).tags  # type: ignore[union-attr]
         digests = [v for k, v in tags.items() if k.startswith("nexus/asset_defaults.")]
         digest = tags[DIGEST_TAG] if job == JOB else digests[0]
         key = FIELDS_KEY_PREFIX + digest
         assert key in instance.run_storage.get_cursor_values({key})
         instance.run_storage.set_cursor_values({key: "[]"})
-    (child,) = family.run(job, f"in_process:from_failure:{parent}")
+    (child,) = runs.run(job, f"in_process:from_failure:{parent}")
     assert not child["success"]
-    assert family.resolved("second", child["run_id"]) is None  # its code never ran
+    assert runs.resolved("second", child["run_id"]) is None  # its code never ran
     text = "\n".join(child["failures"])
     spec_name = f"the spec of job `{JOB}`" if job == JOB else f"`asset_defaults` spec `{JOB}`"
     assert spec_name in text, text
