@@ -482,8 +482,7 @@ def test_validate_reports_an_automated_asset_that_cannot_run(tmp_path: Path) -> 
 # --- a spec edited while a multiprocess run is in flight -------------------------------------
 
 
-@pytest.mark.parametrize("edit", [False, True], ids=["unchanged", "edited-mid-run"])
-def test_later_steps_of_an_asset_run_resolve_what_the_first_did(tmp_path: Path, edit: bool) -> None:
+def test_later_steps_of_an_asset_run_resolve_what_the_first_did(tmp_path: Path) -> None:
     specs = write_specs(
         tmp_path / "specs",
         {"edit_job.yaml": "asset_defaults: true\nselection: [first, second]\n"
@@ -495,7 +494,7 @@ def test_later_steps_of_an_asset_run_resolve_what_the_first_did(tmp_path: Path, 
         "DAGSTER_HOME": str(home),
         "NEXUS_TEST_SPECS": str(specs),
         "PROBE_OUT": str(tmp_path / "out"),
-        "EDIT_SPEC_DURING_RUN": "1" if edit else "",
+        "EDIT_SPEC_DURING_RUN": "1",
     }
     # `dagster asset materialize` runs `execute_job` with the default executor: multiprocess,
     # one process per step (forked from a forkserver), each loading the spec files anew.
@@ -504,9 +503,9 @@ def test_later_steps_of_an_asset_run_resolve_what_the_first_did(tmp_path: Path, 
     output = result.stdout + result.stderr
     assert "Executing steps using multiprocess executor" in output
     assert result.returncode == 0, output[-3000:]
-    # `second`'s process loaded the edited spec (when edited) and resolved what `first` did
+    # `second`'s process loaded the spec `first` edited, and resolved what `first` did
     assert json.loads((tmp_path / "out" / "second.json").read_text()) == {"bucket": "before"}
-    assert ("bucket: after" in (specs / "edit_job.yaml").read_text()) is edit
+    assert "bucket: after" in (specs / "edit_job.yaml").read_text()
     with dg.DagsterInstance.from_config(str(home)) as instance:
         (launched,) = instance.get_runs()
     claims = {k: v for k, v in launched.tags.items() if k.startswith("nexus/asset_defaults.")}

@@ -21,9 +21,8 @@ CLI_TIMEOUT = 180  # seconds, for a `dagster job execute`
 
 
 @pytest.mark.parametrize("partitioned", [False, True], ids=["flat", "partitioned"])
-@pytest.mark.parametrize("edit", [False, True], ids=["unchanged", "edited-mid-run"])
 def test_later_steps_resolve_the_launch_values_after_an_edit(
-    tmp_path: Path, edit: bool, partitioned: bool
+    tmp_path: Path, partitioned: bool
 ) -> None:
     selection = "[p_first, p_second]" if partitioned else "[first, second]"
     specs = write_specs(
@@ -38,7 +37,7 @@ def test_later_steps_resolve_the_launch_values_after_an_edit(
         "DAGSTER_HOME": str(home),
         "NEXUS_TEST_SPECS": str(specs),
         "PROBE_OUT": str(tmp_path / "out"),
-        "EDIT_SPEC_DURING_RUN": "1" if edit else "",
+        "EDIT_SPEC_DURING_RUN": "1",
     }
     result = dagster(
         ["job", "execute", "-f", str(LOCATION), "-j", "edit_job", "-c", str(run_config)]
@@ -51,5 +50,4 @@ def test_later_steps_resolve_the_launch_values_after_an_edit(
     assert result.returncode == 0, output[-3000:]
     # `second` ran in a process that loaded the edited spec, and still resolved the launch value
     assert json.loads((tmp_path / "out" / "second.json").read_text()) == {"bucket": "before"}
-    edited = (specs / "edit_job.yaml").read_text()
-    assert ("bucket: after" in edited) is edit
+    assert "bucket: after" in (specs / "edit_job.yaml").read_text()  # `first` edited it
