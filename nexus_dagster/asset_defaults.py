@@ -115,8 +115,8 @@ class SpecIndex:
     typed: dict[str, list[Any]] = field(default_factory=dict)
     """Each asset's typed declarations: the asset and its checks that declare a model (as
     ``contexts.Target``), each built for every run of the asset before any asset's code runs."""
-    job_fields: dict[str, tuple[JobField, ...]] = field(default_factory=dict)
-    """The fields of each spec job, by job name."""
+    job_fields: dict[str, tuple[tuple[JobField, ...], str]] = field(default_factory=dict)
+    """The fields of each spec job, and their digest, by job name."""
     broken_defaults: dict[str, BrokenSpec] = field(default_factory=dict)
     """Each asset selected by an ``asset_defaults`` spec that has problems (isolated)."""
 
@@ -131,12 +131,13 @@ class SpecIndex:
         asset_defaults: bool,
         stat: tuple[int, int] | None = None,
         file: str = "",
+        digest: str | None = None,
     ) -> None:
         """Record a spec job (loaded with assets and checked); ``stat`` and ``file`` as in
-        :class:`DefaultsSpec`."""
+        :class:`DefaultsSpec`, ``digest`` the fields' (computed when not given)."""
         self.spec_jobs.add(name)
         self.paths[name] = path
-        self.job_fields[name] = tuple(fields)
+        self.job_fields[name] = (tuple(fields), digest or fields_digest(fields))
         for asset in selected:
             jobs = self.jobs_by_asset.setdefault(asset, [])
             if name not in jobs:

@@ -40,13 +40,14 @@ WORKERS = (
     "specs: they keep the code location they imported first."
 )
 
-_ANCHORED: dict[tuple[str, str], tuple[JobField, ...]] = {}
-"""The fields this process resolved each (run id, spec) with."""
+_JOBS: dict[str, tuple[tuple[JobField, ...], str]] = {}
+"""The fields, and their digest, this process resolved each spec job's run with, by run id."""
+_DEFAULTS: dict[tuple[str, str], DefaultsSpec] = {}
+"""Each ``asset_defaults`` spec as this process resolved it, by (run id, spec tag)."""
+_ANCESTORS: dict[str, list[Any]] = {}
+"""The runs each re-execution this process served re-executes (finished: they do not change)."""
 _STORED: weakref.WeakKeyDictionary[Any, set[str]] = weakref.WeakKeyDictionary()
 """The digests whose fields this process knows to be in each instance's store."""
-_DIGESTS: dict[int, tuple[Sequence[JobField], str]] = {}
-"""The digest of each fields sequence this process computed one for, by identity (the
-sequence is kept, so that its identity is not reused)."""
 
 
 def root_of(instance: Any, run: Any) -> Any:
@@ -57,7 +58,8 @@ def root_of(instance: Any, run: Any) -> Any:
     """
     if not run.root_run_id:
         return run
-    root = instance.get_run_by_id(run.root_run_id)
+    ancestors = ancestors_of(instance, run)
+    root = ancestors[-1] if ancestors and ancestors[-1].run_id == run.root_run_id else None
     if root is None:
         raise NexusParamError(
             "",
@@ -69,25 +71,28 @@ def root_of(instance: Any, run: Any) -> Any:
 
 
 def ancestors_of(instance: Any, run: Any) -> list[Any]:
-    """The runs ``run`` re-executes, nearest first, as the instance holds them now."""
-    found = []
-    parent_id = run.parent_run_id
-    while parent_id:
-        parent = instance.get_run_by_id(parent_id)
-        if parent is None:
-            break
-        found.append(parent)
-        parent_id = parent.parent_run_id
+    """The runs ``run`` re-executes, nearest first (read once per process: they are finished),
+    as far as the instance still holds them."""
+    found = _ANCESTORS.get(run.run_id)
+    if found is None:
+        found = []
+        parent_id = run.parent_run_id
+        while parent_id:
+            parent = instance.get_run_by_id(parent_id)
+            if parent is None:
+                break
+            found.append(parent)
+            parent_id = parent.parent_run_id
+        _ANCESTORS[run.run_id] = found
     return found
 
 
 def job_fields(
-    instance: Any, run: Any, job: str, path: str, loaded: Sequence[JobField]
-) -> tuple[JobField, ...]:
-    """The fields a step of ``run`` of spec job ``job`` resolves with: those of the digest its
-    family's root was launched with (``loaded``: the job's fields in this process)."""
-    key = (run.run_id, job)
-    anchored = _ANCHORED.get(key)
+    instance: Any, run: Any, job: str, path: str, loaded: tuple[JobField, ...], digest: str
+) -> tuple[tuple[JobField, ...], str]:
+    """The fields a step of ``run`` of spec job ``job`` resolves with, and their digest: those
+    its family's root was launched with (``loaded``, ``digest``: the job's in this process)."""
+    anchored = _JOBS.get(run.run_id)
     if anchored is None:
         launched = root_of(instance, run).tags.get(DIGEST_TAG)
         if launched is None:
@@ -98,18 +103,18 @@ def job_fields(
                 "built from a spec has when it is launched: the values it was launched with "
                 f"cannot be told. {RELAUNCH}",
             )
-        anchored = _fields_of(instance, launched, loaded)
-        if anchored is None:
+        fields = _fields_of(instance, launched, loaded, digest)
+        if fields is None:
             raise NexusParamError(
                 "",
                 "",
                 f"the spec of job `{job}` ({path}) is not the one this run"
                 f"{'' if run.root_run_id is None else ' family'} was launched with (parameters "
-                f"digest {launched} at launch, {digest_of(loaded)} in this process), and no step "
+                f"digest {launched} at launch, {digest} in this process), and no step "
                 f"has left the values of {launched}: this step cannot resolve them. "
                 f"{RELAUNCH} {WORKERS}",
             )
-        _ANCHORED[key] = anchored
+        anchored = _JOBS[run.run_id] = (fields, launched)
     return anchored
 
 
@@ -117,11 +122,12 @@ def defaults_fields(instance: Any, run: Any, spec: DefaultsSpec) -> DefaultsSpec
     """``spec`` as the family of ``run`` (outside spec jobs) resolves it: with the fields its
     first step to resolve it claimed, claiming its own when none has."""
     key = (run.run_id, spec.tag)
-    anchored = _ANCHORED.get(key)
+    anchored = _DEFAULTS.get(key)
     if anchored is None:
-        anchored = _claimed(instance, run, spec)
-        _ANCHORED[key] = anchored
-    return spec if anchored is spec.fields else spec.with_fields(anchored)
+        fields = _claimed(instance, run, spec)
+        anchored = spec if fields is spec.fields else spec.with_fields(fields)
+        _DEFAULTS[key] = anchored
+    return anchored
 
 
 def _claimed(instance: Any, run: Any, spec: DefaultsSpec) -> tuple[JobField, ...]:
@@ -132,7 +138,7 @@ def _claimed(instance: Any, run: Any, spec: DefaultsSpec) -> tuple[JobField, ...
     if not claims:
         # This step is the first to resolve the spec in the family: its version becomes the
         # family's, unless the process holds a spec older than the file (a long-lived worker).
-        if spec.stat is not None and _stat(spec.file) != spec.stat:
+        if spec.stat is not None and file_stat(spec.file) != spec.stat:
             raise NexusParamError(
                 "",
                 "",
@@ -153,7 +159,7 @@ def _claimed(instance: Any, run: Any, spec: DefaultsSpec) -> tuple[JobField, ...
             f"{', '.join(sorted(claims))}: the spec changed while they started. {RELAUNCH}",
         )
     (claimed,) = claims
-    fields = _fields_of(instance, claimed, spec.fields)
+    fields = _fields_of(instance, claimed, spec.fields, spec.digest)
     if fields is None:
         raise NexusParamError(
             "",
@@ -166,22 +172,14 @@ def _claimed(instance: Any, run: Any, spec: DefaultsSpec) -> tuple[JobField, ...
     return fields
 
 
-def digest_of(fields: Sequence[JobField]) -> str:
-    """:func:`~nexus_dagster.rules.fields_digest` of ``fields``, computed once per tuple."""
-    known = _DIGESTS.get(id(fields))
-    if known is None:
-        known = _DIGESTS[id(fields)] = (fields, fields_digest(fields))
-    return known[1]
-
-
 def _fields_of(
-    instance: Any, digest: str, loaded: Sequence[JobField]
+    instance: Any, digest: str, loaded: tuple[JobField, ...], loaded_digest: str
 ) -> tuple[JobField, ...] | None:
-    """The fields of ``digest``: this process's own when they have it (left in the store for
-    other steps), else those a step left in the store."""
-    if digest_of(loaded) == digest:
+    """The fields of ``digest``: this process's own (``loaded``, of ``loaded_digest``) when
+    they have it, left in the store for other steps; else those a step left in the store."""
+    if loaded_digest == digest:
         _store(instance, digest, loaded)
-        return tuple(loaded)
+        return loaded
     text = instance.run_storage.get_cursor_values({FIELDS_KEY_PREFIX + digest}).get(
         FIELDS_KEY_PREFIX + digest
     )
@@ -208,14 +206,10 @@ def _tags_now(instance: Any, run: Any) -> dict[str, str]:
     return dict(current.tags if current is not None else run.tags)
 
 
-def _stat(path: str) -> tuple[int, int] | None:
+def file_stat(path: str) -> tuple[int, int] | None:
+    """``(mtime_ns, size)`` of a spec file, to tell later whether it changed since."""
     try:
         status = os.stat(path)
     except OSError:
         return None
     return (status.st_mtime_ns, status.st_size)
-
-
-def file_stat(path: str) -> tuple[int, int] | None:
-    """``(mtime_ns, size)`` of a spec file, to tell later whether it changed since."""
-    return _stat(path)

@@ -156,7 +156,8 @@ def build_specs_folder(
             problems += claims.conflicts(specs, owner)
         good = _without_problems(specs, problems, isolate, folder, assets)
         pieces = [_SpecBuild.of(spec) for spec in good]
-        built = _built(index, pieces, specs, problems, folder, claims)
+        outlines = _outlines(specs, problems, folder, catalog)
+        built = _built(index, pieces, outlines, claims)
         defs = whole(built)
         sections = [section for piece in pieces for section in piece.sections]
         found = entry_section_problems(defs, sections) if sections else []
@@ -165,11 +166,12 @@ def build_specs_folder(
             good = _without_problems(good, found, isolate, folder, assets)
             kept = {id(spec) for spec in good}
             pieces = [piece for piece in pieces if id(piece.spec) in kept]
-            built = _built(index, pieces, specs, problems, folder, claims)
+            outlines = _outlines(specs, problems, folder, catalog)
+            built = _built(index, pieces, outlines, claims)
             defs = whole(built)
         for piece in pieces:
-            index_spec(index, piece.spec)
-        for outline in _outlines(specs, problems, folder, catalog):
+            index_spec(index, piece.spec, digest=piece.job.tags[DIGEST_TAG])
+        for outline in outlines:
             if outline.asset_defaults:
                 index.add_broken_defaults(outline.broken, outline.selected)
             if outline.broken.automations:
@@ -195,9 +197,7 @@ def build_specs_folder(
 def _built(
     index: SpecIndex,
     pieces: Sequence[_SpecBuild],
-    specs: Sequence[JobSpec],
-    problems: Sequence[SpecProblem],
-    folder: Path,
+    outlines: Sequence[_Outline],
     claims: NameClaims | None,
 ) -> Built:
     """What the good specs build, and a problem job per spec file with problems."""
@@ -206,9 +206,9 @@ def _built(
         built.jobs.append(piece.job)
         built.schedules.extend(piece.schedules)
         built.sensors.extend(piece.sensors)
-    if problems:
+    if outlines:
         taken = {job.name for job in built.jobs} | (claims.job_names() if claims else set())
-        built.jobs.extend(_isolated_jobs(specs, problems, folder, taken))
+        built.jobs.extend(_isolated_jobs(outlines, taken))
     return built
 
 
@@ -329,29 +329,17 @@ class _SpecBuild:
         )
 
 
-def _isolated_jobs(
-    specs: Sequence[JobSpec], problems: Sequence[SpecProblem], folder: Path, taken: set[str]
-) -> list[dg.JobDefinition]:
+def _isolated_jobs(outlines: Sequence[_Outline], taken: set[str]) -> list[dg.JobDefinition]:
     """One job per spec file with problems: named after the spec (its ``name:`` where it can be
     read and used, else the file's stem), its description and its run's failure holding the
     file's problem lines. Problems of the folder itself (not of a file) are only logged."""
-    names = {str(spec.path): spec.name for spec in specs}
     jobs = []
-    for path, found in _problem_lines(problems, folder).items():
-        name = _free_name([names.get(path), Path(path).stem], taken)
+    for outline in outlines:
+        broken = outline.broken
+        name = _free_name([broken.name, Path(broken.path).stem], taken)
         taken.add(name)
-        raw = _read_mapping(Path(path))
-        lost = _automations(raw, names.get(path) or Path(path).stem) if raw is not None else []
-        jobs.append(problem_job(name, path, found, lost))
+        jobs.append(problem_job(name, broken.path, broken.problems, broken.automations))
     return jobs
-
-
-def _read_mapping(path: Path) -> Mapping[str, Any] | None:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8", errors="replace"))
-    except (OSError, yaml.YAMLError):
-        return None
-    return raw if isinstance(raw, Mapping) else None
 
 
 def _free_name(candidates: Sequence[str | None], taken: set[str]) -> str:
@@ -398,8 +386,11 @@ def problem_job(
     return isolated
 
 
-def index_spec(index: SpecIndex, spec: JobSpec, path: str | None = None) -> None:
-    """Record a loaded spec in ``index`` (``path``: its file as messages show it)."""
+def index_spec(
+    index: SpecIndex, spec: JobSpec, path: str | None = None, digest: str | None = None
+) -> None:
+    """Record a loaded spec in ``index`` (``path``: its file as messages show it; ``digest``:
+    its fields', when its job has it)."""
     asset_defaults = spec.model.asset_defaults
     index.add_spec(
         spec.name,
@@ -412,6 +403,7 @@ def index_spec(index: SpecIndex, spec: JobSpec, path: str | None = None) -> None
         # resolves it: a process that loaded it before an edit must not claim its version.
         stat=file_stat(str(spec.path)) if asset_defaults else None,
         file=str(spec.path),
+        digest=digest,
     )
 
 

@@ -15,9 +15,7 @@ from nexus_dagster.asset_defaults import DefaultsSpec, OutsideValues, SpecIndex,
 from nexus_dagster.compat import partition_key_of
 from nexus_dagster.consistent_runs import (
     DIGEST_TAG,
-    RELAUNCH,
     defaults_fields,
-    digest_of,
     job_fields,
     root_of,
 )
@@ -161,11 +159,12 @@ class NexusParams(dg.ConfigurableResource):
         instance, run = where
         if self._effective is None or self._effective[0] != run.run_id:
             job = run.job_name
-            loaded = self.index.job_fields[job]
-            fields = job_fields(instance, run, job, self.index.paths[job], loaded)
+            loaded, loaded_digest = self.index.job_fields[job]
+            path = self.index.paths[job]
+            fields, digest = job_fields(instance, run, job, path, loaded, loaded_digest)
             partitioned = job in self.index.partitioned
             root = root_of(instance, run)
-            if root is run and digest_of(fields) == digest_of(loaded):
+            if root is run and digest == loaded_digest:
                 # As launched: Dagster filled the config from this process's job, the same.
                 if partitioned:
                     values = {**self.values, **backfill_values(instance, run)}
@@ -228,11 +227,7 @@ class NexusParams(dg.ConfigurableResource):
         spec = self._defaults_spec(asset, where)
         values = self.values if where is None else self._given_outside(where)
         # Without a spec the fields are those of the declaration (an asset's, or one check's).
-        key = (
-            f"{spec.name}:{digest_of(spec.fields)}"
-            if spec is not None
-            else f"asset:{asset}:{','.join(declared)}"
-        )
+        key = f"{spec.name}:{spec.digest}" if spec else f"asset:{asset}:{','.join(declared)}"
         # Dagster copies the resource per run and the copies share this dict: an entry is
         # used only by the copy whose values made it.
         cached = self._outside.get(key)
@@ -471,11 +466,15 @@ def _given_values(job: str, run: Any, root: Any, partitioned: bool) -> dict[str,
     launched = _flat_values(root.run_config, partitioned)
     if run is not root:
         mine = _flat_values(run.run_config, partitioned)
-        if mine and mine != launched:
+        other = sorted(n for n in mine.keys() | launched.keys() if mine.get(n) != launched.get(n))
+        if mine and other:
             raise NexusConfigError(
                 job,
                 f"run {run.run_id} re-executes run {root.run_id} and resolves the values that "
-                f"run was launched with, but it was given other values: {RELAUNCH}",
+                f"run was launched with, but it was given others for "
+                f"{', '.join(f'`{n}`' for n in other)}: re-execute it with its parent's run "
+                "config, or launch a new run with these values",
+                other,
             )
     return launched
 

@@ -51,5 +51,5 @@ def test_a_spec_job_run_without_its_launch_digest_fails(tmp_path: Path) -> None:
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         run = dg.DagsterRun(job_name="lake_job", run_id="no-digest-run", tags={})
         with pytest.raises(NexusParamError, match="carries no `nexus/params_digest` tag"):
-            job_fields(instance, run, "lake_job", "lake_job.yaml", ())
+            job_fields(instance, run, "lake_job", "lake_job.yaml", (), "")
     assert built.resolve_job_def("lake_job").tags["nexus/params_digest"]
