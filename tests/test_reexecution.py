@@ -24,7 +24,7 @@ import pytest
 
 from nexus_dagster.asset_defaults import DefaultsSpec
 from nexus_dagster.consistent_runs import (
-    _ANCHORED,
+    _DEFAULTS,
     DIGEST_TAG,
     FIELDS_KEY_PREFIX,
     defaults_fields,
@@ -87,6 +87,8 @@ REEXECUTIONS = {
     "in-process-from-failure": "in_process:from_failure",
     "in-process-one-step": "in_process:second",  # the one step, selected
 }
+GIVEN_OTHER = "in_process:from_failure:{parent}:other"
+"""A re-execution given other values than its parent (refused)."""
 
 
 Made = dict[str, tuple[Family, dict[str, dict[str, Any]]]]
@@ -101,9 +103,10 @@ def made(tmp_path_factory: pytest.TempPathFactory) -> Made:
     for job in (JOB, OUTSIDE):
         family = Family(tmp_path_factory.mktemp("reexecution"))
         parent = family.failed_parent(job, "in_process")
-        names = [*REEXECUTIONS, "new-run"]
-        batch = (f"{how}:{parent}" for how in REEXECUTIONS.values())
-        runs = dict(zip(names, family.run(job, *batch, "in_process"), strict=True))
+        names = [*REEXECUTIONS, "given-other", "new-run"]
+        batch = [f"{how}:{parent}" for how in REEXECUTIONS.values()]
+        batch += [GIVEN_OTHER.format(parent=parent), "in_process"]
+        runs = dict(zip(names, family.run(job, *batch), strict=True))
         made[job] = (family, {"parent": {"run_id": parent}, **runs})
     return made
 
@@ -122,6 +125,23 @@ def test_a_reexecution_after_an_edit_resolves_the_parent_values(
     runs, child = made[job][0], made[job][1][how]
     assert child["success"], child["failures"]
     assert runs.resolved("second", child["run_id"]) == {"bucket": "before"}
+
+
+@JOBS
+def test_a_reexecution_given_other_values_is_refused_before_the_asset_code(
+    made: Made, job: str
+) -> None:
+    runs, child = made[job][0], made[job][1]["given-other"]
+    assert not child["success"]
+    assert runs.resolved("second", child["run_id"]) is None
+    text = "\n".join(child["failures"])
+    assert "and resolves the values that run was launched with, but it was given others for " in (
+        text
+    )
+    assert (
+        "`bucket`: re-execute it with its parent's run config, or launch a new run with these "
+        "values"
+    ) in text
 
 
 @JOBS
@@ -191,7 +211,7 @@ def test_two_steps_claiming_two_versions_at_once_both_refuse(tmp_path: Path) -> 
         with pytest.raises(NexusParamError, match="resolved two versions of the `asset_defaults`"):
             defaults_fields(instance, run, before)
         instance.add_run_tags = real_add  # type: ignore[method-assign]
-        _ANCHORED.clear()  # the other step's process
+        _DEFAULTS.clear()  # the other step's process
         with pytest.raises(NexusParamError, match="resolved two versions of the `asset_defaults`"):
             defaults_fields(instance, run, after)
 
@@ -201,7 +221,7 @@ def test_a_step_after_the_first_claim_resolves_the_first_version(tmp_path: Path)
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         run = instance.create_run_for_job(dg.define_asset_job("j").resolve(asset_graph=_graph()))
         assert defaults_fields(instance, run, before) is before
-        _ANCHORED.clear()  # a later step, in a process that loaded the edited spec
+        _DEFAULTS.clear()  # a later step, in a process that loaded the edited spec
         resolved = defaults_fields(instance, run, after)
         assert resolved.fields == before.fields
         assert instance.get_run_by_id(run.run_id).tags == {  # type: ignore[union-attr]

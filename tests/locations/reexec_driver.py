@@ -4,8 +4,8 @@ webserver does), one run after another, and prints each run's id and outcome as 
 
     python reexec_driver.py JOB RUN [RUN ...]
 
-Each RUN is `EXECUTOR` (a new run) or `EXECUTOR:HOW:PARENT_RUN_ID` (a re-execution; HOW is
-`from_failure`, or the one step to re-execute). JOB `__ASSET_JOB` is a run outside spec jobs of
+Each RUN is `EXECUTOR` (a new run) or `EXECUTOR:HOW:PARENT_RUN_ID[:other]` (a re-execution;
+HOW is `from_failure`, or the one step to re-execute; `other`: given `bucket: other`). JOB `__ASSET_JOB` is a run outside spec jobs of
 both assets (the asset graph's Materialize).
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.definitions.reconstruct import ReconstructableRepository
 
+OTHER_OUTSIDE = {"resources": {"params": {"config": {"values": {"bucket": "other"}}}}}
 EXECUTION = {
     "in_process": {"execution": {"config": {"in_process": {}}}},
     "multiprocess": {
@@ -29,7 +30,9 @@ def main(job_name: str, *runs: str) -> None:
         execute(job_name, *run.split(":"))
 
 
-def execute(job_name: str, executor: str, how: str = "", parent: str = "") -> None:
+def execute(
+    job_name: str, executor: str, how: str = "", parent: str = "", values: str = ""
+) -> None:
     location = Path(__file__).parent / "reexec_location.py"
     job = ReconstructableRepository.for_file(str(location), "defs").get_reconstructable_job(
         job_name
@@ -42,10 +45,14 @@ def execute(job_name: str, executor: str, how: str = "", parent: str = "") -> No
         options = dg.ReexecutionOptions.from_failure(parent, instance)
     elif how:
         options = dg.ReexecutionOptions(parent_run_id=parent, step_selection=[how])
+    # `bucket: other` given to the re-execution, in the job's own form
+    given = {}
+    if values == "other":
+        given = {"bucket": "other"} if job_name != "__ASSET_JOB" else OTHER_OUTSIDE
     result = dg.execute_job(
         job,
         instance,
-        run_config=EXECUTION[executor],
+        run_config={**EXECUTION[executor], **given},
         reexecution_options=options,
         raise_on_error=False,
     )
