@@ -7,9 +7,10 @@ import functools
 import importlib.util
 import shutil
 import textwrap
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -123,6 +124,18 @@ def dagster_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     home = new_dagster_home(tmp_path / "dagster_home")
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     yield home
+
+
+def error_text(events: Iterable[Any]) -> str:
+    """The text of every error among Dagster events or event log entries (a step's failure, the
+    resources' before any step), causes included."""
+    texts = []
+    for item in events:
+        event = getattr(item, "dagster_event", item)
+        error = getattr(getattr(event, "event_specific_data", None), "error", None)
+        if error is not None:
+            texts.append(error.to_string())
+    return "\n".join(texts)
 
 
 def write_specs(folder: Path, files: Mapping[str, str]) -> Path:

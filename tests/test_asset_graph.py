@@ -276,6 +276,11 @@ def outside(defs: dg.Definitions, values: dict[str, Any]) -> dg.ExecuteInProcess
     )
 
 
+def metadata_of(result: dg.ExecuteInProcessResult, *nodes: str) -> dict[str, Any]:
+    """The metadata of each node's materialization in ``result``."""
+    return {node: result.asset_materializations_for_node(node)[0].metadata for node in nodes}
+
+
 @pytest.mark.parametrize(
     ("values", "message"),
     [
@@ -313,10 +318,7 @@ def test_values_outside_spec_jobs_lay_over_the_spec_per_asset_first(tmp_path: Pa
     # spec's `lake`); `loader.n`: the run's value over the spec's `ops_config` (3).
     result = outside(defs, {"summary.bucket": "own", "bucket": "shared-run", "loader.n": 4})
     assert result.success and CALLS == ["loader", "summary"]
-    recorded = {
-        node: result.asset_materializations_for_node(node)[0].metadata
-        for node in ("loader", "summary")
-    }
+    recorded = metadata_of(result, "loader", "summary")
     assert recorded["loader"]["nexus/params"].value == {
         "bucket": use("shared-run", "shared", "bucket"),
         "n": use(4, "per-asset", "loader.n"),
@@ -346,10 +348,7 @@ def test_the_asset_defaults_fix_the_message_names_works(tmp_path: Path) -> None:
     spec_file.write_text("asset_defaults: true\n" + spec_file.read_text())
     result = outside(build_definitions(folder, assets=ASSETS), {})
     assert result.success and CALLS == ["loader", "summary"]
-    recorded = {
-        node: result.asset_materializations_for_node(node)[0].metadata
-        for node in ("loader", "summary")
-    }
+    recorded = metadata_of(result, "loader", "summary")
     assert recorded["loader"]["nexus/params"].value == {
         "bucket": use("lake", "default", "bucket"),
         "n": use(3, "default", "loader.n"),

@@ -34,7 +34,7 @@ import dagster as dg
 import pytest
 import yaml
 
-from .conftest import REPO, new_dagster_home
+from .conftest import REPO, error_text, new_dagster_home
 from .forked_dagster import start
 
 # Redis, the worker and the two runs (seconds to start) are one per module: one xdist worker.
@@ -186,13 +186,7 @@ def failure_text(instance: dg.DagsterInstance, job: str) -> str:
     """The errors of the latest run of ``job``, as its event log holds them."""
     run = instance.get_runs(filters=dg.RunsFilter(job_name=job), limit=1)[0]
     assert run.status == dg.DagsterRunStatus.FAILURE
-    errors = [
-        error.to_string()
-        for entry in instance.all_logs(run.run_id)
-        if entry.dagster_event is not None
-        and (error := getattr(entry.dagster_event.event_specific_data, "error", None)) is not None
-    ]
-    return "\n".join(errors)
+    return error_text(instance.all_logs(run.run_id))
 
 
 def run_of(instance: dg.DagsterInstance, job: str) -> dg.DagsterRun:

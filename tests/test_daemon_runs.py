@@ -52,7 +52,7 @@ from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster_graphql.test.utils import execute_dagster_graphql
 
 from .conftest import new_dagster_home, write_specs
-from .ui_support import _SITECUSTOMIZE, DAGSTER, INSTANCE_YAML, REPOSITORY, _stop
+from .ui_support import DAGSTER, INSTANCE_YAML, REPOSITORY, _stop, backfill_interval_hook
 
 LOCATION = Path(__file__).parent / "locations" / "daemon_runs_location.py"
 LOCATION_NAME = LOCATION.name  # Dagster's name for a location given as `-f FILE`
@@ -197,10 +197,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     home = new_dagster_home(root / "home")
     with (home / "dagster.yaml").open("a") as config:
         config.write(DAEMON_YAML)
-    hooks = root / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(_SITECUSTOMIZE)
-    python_path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
+    python_path = backfill_interval_hook(root / "hooks")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),

@@ -11,7 +11,7 @@ from nexus_dagster import NexusParams, build_definitions, nexus_asset
 from nexus_dagster.consistent_runs import job_fields
 from nexus_dagster.errors import NexusParamError
 
-from .conftest import write_specs
+from .conftest import error_text, write_specs
 
 RAN: list[str] = []
 
@@ -34,11 +34,7 @@ def test_a_spec_job_run_with_a_params_resource_made_by_hand_fails(tmp_path: Path
         instance=dg.DagsterInstance.ephemeral(), raise_on_error=False
     )
     assert not result.success and RAN == []
-    errors = "\n".join(
-        error.to_string()
-        for event in result.all_events
-        if (error := getattr(event.event_specific_data, "error", None)) is not None
-    )
+    errors = error_text(result.all_events)
     assert "its `params` resource does not know that job: it is not bound" in errors
     # the bound one runs it
     assert built.resolve_job_def("lake_job").execute_in_process().success

@@ -12,7 +12,7 @@ import pytest
 
 from nexus_dagster import NexusParams, build_definitions, nexus_asset
 
-from .conftest import write_specs
+from .conftest import error_text, write_specs
 
 RAN: list[str] = []
 
@@ -70,13 +70,9 @@ def _materialize(defs: dg.Definitions, asset: str) -> dg.ExecuteInProcessResult:
 
 
 def _failure(result: dg.ExecuteInProcessResult) -> str:
-    errors = [
-        error.to_string()
-        for event in result.all_events
-        if (error := getattr(event.event_specific_data, "error", None)) is not None
-    ]
+    errors = error_text(result.all_events)
     assert errors, "the run failed with no error"
-    return "\n".join(errors)
+    return errors
 
 
 @pytest.mark.parametrize("asset", ["sales", "counts"])

@@ -74,6 +74,8 @@ would wait up to 30 s to start and 30 s more to be seen complete. The server's p
 `_SITECUSTOMIZE` (PYTHONPATH), which sets the constant when Dagster's daemon module loads. (The
 asset daemon takes it too, as the interval of its check for running automation sensors. Idle,
 the daemon process spends about as much CPU at 1 s as at 5 s: some 1.4 s a minute.)"""
+
+
 _SITECUSTOMIZE = f"""\
 # The tests' `dagster dev` (tests/ui_support.py): the backfill daemon iterates every
 # {BACKFILL_INTERVAL} s instead of 30.
@@ -104,6 +106,15 @@ class _SetInterval:
 
 sys.meta_path.insert(0, _SetInterval())
 """
+
+
+def backfill_interval_hook(folder: Path) -> str:
+    """Write `_SITECUSTOMIZE` into ``folder``; the ``PYTHONPATH`` that makes Dagster's daemons
+    of a process started with it iterate every BACKFILL_INTERVAL seconds."""
+    folder.mkdir()
+    (folder / "sitecustomize.py").write_text(_SITECUSTOMIZE)
+    return os.pathsep.join(filter(None, [str(folder), os.environ.get("PYTHONPATH")]))
+
 
 _LOCATION_QUERY = """
 {
@@ -338,10 +349,7 @@ def _start(root: Path) -> tuple[subprocess.Popen[bytes], Webserver]:
     data = location / "data"
     log = root / "server.log"
     port = free_port()
-    hooks = root / "hooks"
-    hooks.mkdir()
-    (hooks / "sitecustomize.py").write_text(_SITECUSTOMIZE)
-    python_path = os.pathsep.join(filter(None, [str(hooks), os.environ.get("PYTHONPATH")]))
+    python_path = backfill_interval_hook(root / "hooks")
     env = {
         **os.environ,
         "DAGSTER_HOME": str(home),
