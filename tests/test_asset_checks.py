@@ -256,8 +256,9 @@ def test_the_examples_typed_asset_and_its_check_run_through_the_dagster_cli(
         timeout=180,
     )  # fmt: skip
     # The check is blocking: its failure fails the run, after top_sales materialized.
-    assert result.returncode != 0
-    assert "1 blocking asset check failed" in result.stdout + result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode != 0, output[-3000:]
+    assert "1 blocking asset check failed" in output, output[-6000:]
     assert len((example_data / "reports-lake" / "top_sales.csv").read_text().splitlines()) == 3
     with dg.DagsterInstance.get() as instance:
         key = dg.AssetCheckKey(dg.AssetKey("top_sales"), "top_sales_has_rows")
