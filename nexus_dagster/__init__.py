@@ -9,6 +9,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from nexus_dagster.asset import nexus_asset, nexus_asset_check
+from nexus_dagster.asset_page import with_parameter_tables
 from nexus_dagster.catalog import inspect_selection_params
 from nexus_dagster.component import NexusComponentError, NexusJobsComponent
 from nexus_dagster.errors import (
@@ -82,4 +83,5 @@ __all__ = [
     "nexus_run_config",
     "nexus_run_request",
     "update_spec",
+    "with_parameter_tables",
 ]

@@ -119,6 +119,8 @@ class SpecIndex:
     """The fields of each spec job, and their digest, by job name."""
     broken_defaults: dict[str, BrokenSpec] = field(default_factory=dict)
     """Each asset selected by an ``asset_defaults`` spec that has problems (isolated)."""
+    declared_by: dict[str, Mapping[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Who declares each parameter of an asset that its checks declare (``catalog.AssetInfo``)."""
 
     def add_spec(
         self,
@@ -159,9 +161,12 @@ class SpecIndex:
         self,
         declared: Mapping[str, Mapping[str, ParamType]],
         typed: Mapping[str, Sequence[Any]] | None = None,
+        declared_by: Mapping[str, Mapping[str, tuple[str, ...]]] | None = None,
     ) -> None:
-        """Record what each asset declares, and its typed declarations."""
+        """Record what each asset declares, its typed declarations, and who declares each
+        parameter its checks declare."""
         self.declared.update(declared)
+        self.declared_by.update(declared_by or {})
         for asset, targets in (typed or {}).items():
             self.typed[asset] = list(targets)
 

@@ -44,6 +44,9 @@ class AssetInfo:
     typed: tuple[Target, ...] = ()
     """The asset and its checks that declare their parameters as a model
     (``nexus_asset(params=Model)``)."""
+    declared_by: Mapping[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    """Who declares each parameter that a check declares: ``asset`` and each check by name
+    (a parameter not named here is the asset's alone)."""
 
 
 def asset_name(key: dg.AssetKey) -> str:
@@ -115,6 +118,10 @@ class Catalog:
         if info is None or not (declared or model):
             return
         params = dict(info.params)
+        declared_by = dict(info.declared_by)
+        for param in declared:
+            before = declared_by.get(param, ("asset",) if param in params else ())
+            declared_by[param] = (*before, f"check {check.name}")
         for param, ptype in declared.items():
             have = params.get(param)
             if have is not None and have.optional != ptype.optional:
@@ -128,7 +135,9 @@ class Catalog:
             if have is None or (ptype.required and not have.required):
                 params[param] = ptype
         typed = (*info.typed, target) if model is not None else info.typed
-        self.by_name[target.asset] = dataclasses.replace(info, params=params, typed=typed)
+        self.by_name[target.asset] = dataclasses.replace(
+            info, params=params, typed=typed, declared_by=declared_by
+        )
 
     @cached_property
     def _graph_assets(self) -> list[dg.AssetsDefinition | dg.SourceAsset]:

@@ -16,6 +16,7 @@ import dagster as dg
 import yaml
 
 from nexus_dagster.asset_defaults import BrokenSpec, SpecIndex
+from nexus_dagster.asset_page import tables_on
 from nexus_dagster.automation import (
     EntrySections,
     build_schedule,
@@ -91,9 +92,9 @@ def build_definitions(
     index = SpecIndex()
     all_resources = {**(resources or {}), RESOURCE_KEY: _params(resources, index)}
 
-    def whole(built: Built) -> dg.Definitions:
+    def whole(built: Built, shown: Sequence[AssetLike] = assets) -> dg.Definitions:
         return dg.Definitions(
-            assets=list(assets),
+            assets=list(shown),
             jobs=[*built.jobs, *python_jobs],
             schedules=[*built.schedules, *python_schedules],
             sensors=[*built.sensors, *python_sensors],
@@ -107,10 +108,11 @@ def build_definitions(
     # its model for the life of the process.
     # A check's parameters are parameters of its asset: the specs see the checks with the assets.
     checks = list(definitions_kwargs.get("asset_checks") or [])
-    _, defs = build_specs_folder(
+    built, _ = build_specs_folder(
         folder, [*assets, *checks], index, whole, claims, str(folder), on_spec_error=on_spec_error
     )
-    return defs
+    # Each asset's page shows its parameters and what Materialize resolves (asset_page).
+    return whole(built, tables_on(assets, index))
 
 
 @dataclass
@@ -188,6 +190,7 @@ def build_specs_folder(
         index.add_assets(
             {name: info.params for name, info in catalog.by_name.items()},
             {name: info.typed for name, info in catalog.by_name.items() if info.typed},
+            {name: info.declared_by for name, info in catalog.by_name.items() if info.declared_by},
         )
         for problem in problems:
             logger.error(f"isolated (on_spec_error: isolate): {problem}")

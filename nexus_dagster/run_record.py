@@ -10,6 +10,7 @@ from typing import Any
 import dagster as dg
 
 from nexus_dagster.asset_defaults import DefaultsSpec
+from nexus_dagster.asset_page import VALUES_KEY, values_table
 from nexus_dagster.compat import partition_key_of
 from nexus_dagster.contexts import AssetContext, Target, keep_check_record, op_context_of
 from nexus_dagster.param_types import ParamType
@@ -47,7 +48,11 @@ def record_values(
         if declared[param].is_secret:
             entry["reference"] = item.value
         table[param] = entry
-    metadata: dict[str, Any] = {METADATA_KEY: dg.MetadataValue.json(table)}
+    metadata: dict[str, Any] = {
+        METADATA_KEY: dg.MetadataValue.json(table),
+        # The same values as a table the UI shows in place; `runs` and `diff` read the record.
+        VALUES_KEY: values_table(declared, resolved),
+    }
     key = partition_key_of(context)
     if key is not None:
         metadata[PARTITION_METADATA_KEY] = key

@@ -120,6 +120,16 @@ def model_descriptions(model: type[BaseModel]) -> dict[str, str]:
     }
 
 
+def model_defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """Each field's default, by parameter name, for the fields that have one (the value the
+    model takes when no source gives the parameter one)."""
+    return {
+        param_name(name, info.alias): info.get_default(call_default_factory=True)
+        for name, info in model.model_fields.items()
+        if not info.is_required()
+    }
+
+
 def param_name(field: str, alias: str | None) -> str:
     """The parameter a model field declares: its alias where it has one, else its name."""
     return alias or field

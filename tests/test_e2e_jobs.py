@@ -336,6 +336,7 @@ def test_public_api_is_declared_once() -> None:
         "nexus_run_config",
         "nexus_run_request",
         "update_spec",
+        "with_parameter_tables",
     ]
     for name in nexus_dagster.__all__:
         assert getattr(nexus_dagster, name) is not None

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from nexus_dagster.asset_defaults import SpecIndex, values_example
+from nexus_dagster.asset_page import cell
 from nexus_dagster.catalog import Catalog
 from nexus_dagster.cli.common import (
     CANNOT_RUN,
@@ -18,7 +19,6 @@ from nexus_dagster.cli.common import (
     PROBLEMS,
     Exit,
     assignments,
-    cell,
     every_folder,
     rel,
     render_partition,

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,17 +58,6 @@ def say(text: str = "") -> None:
 
 def warn(text: str) -> None:
     print(text, file=sys.stderr)
-
-
-def cell(value: Any, secret: bool) -> str:
-    """A value for a table cell; a secret shows as ``***`` and the variable it reads."""
-    if secret:
-        if isinstance(value, Mapping) and isinstance(value.get("env"), str):
-            return f"*** (env {value['env']})"
-        return "***"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value) if not isinstance(value, bool) else str(value).lower()
 
 
 def table(rows: Sequence[Sequence[str]], indent: str = "") -> list[str]:

@@ -13,13 +13,13 @@ from typing import Any
 
 import dagster as dg
 
+from nexus_dagster.asset_page import cell
 from nexus_dagster.catalog import Catalog
 from nexus_dagster.cli.common import (
     CANNOT_RUN,
     OK,
     PROBLEMS,
     Exit,
-    cell,
     every_folder,
     job_named,
     loaded,

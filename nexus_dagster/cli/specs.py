@@ -11,6 +11,7 @@ from typing import Any
 
 import yaml
 
+from nexus_dagster.asset_page import cell
 from nexus_dagster.authoring import create_spec, migrate_spec, update_spec
 from nexus_dagster.catalog import Catalog
 from nexus_dagster.cli.common import (
@@ -20,7 +21,6 @@ from nexus_dagster.cli.common import (
     Exit,
     assets_of,
     assignments,
-    cell,
     edit_location,
     every_folder,
     folder_of,
