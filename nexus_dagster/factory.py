@@ -112,7 +112,9 @@ def build_definitions(
         folder, [*assets, *checks], index, whole, claims, str(folder), on_spec_error=on_spec_error
     )
     # Each asset's page shows its parameters and what Materialize resolves (asset_page).
-    return whole(built, tables_on(assets, index))
+    with gc_paused():
+        shown = tables_on(assets, index)
+    return whole(built, shown)
 
 
 @dataclass
