@@ -90,3 +90,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/asset_graph.py
 	$(BIN)/python bench/typed.py
+	$(BIN)/python bench/asset_page.py

@@ -190,3 +190,14 @@ def test_typed_bench_runs_each_twin_and_reports_the_ratio(
     # Every asset of every twin ran and timed its call (the run checked they resolved alike).
     assert result["call_n"] == {"typed": 20, "mapping": 20, "plain": 20}
     assert result["typed_vs_mapping"]["median"] > 0
+
+
+def test_asset_page_bench_loads_with_and_without_the_tables_and_reports_ratios(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], location_imports: None
+) -> None:
+    raw = tmp_path / "page.json"
+    assert bench_module("asset_page").main(["--smoke", "--json", str(raw)]) == 0
+    assert "| load (import + resolve every job) |" in capsys.readouterr().out
+    result = json.loads(raw.read_text())
+    assert set(result) >= {"tables", "none", "load_ratio", "snapshot_ratio", "rss_ratio"}
+    assert result["load_ratio"] > 0
