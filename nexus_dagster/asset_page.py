@@ -184,7 +184,10 @@ def _materialize_text(index: SpecIndex, asset: str, missing: Sequence[str]) -> s
         if selecting
         else " No spec selects it."
     )
-    return f"No asset_defaults spec selects this asset: Materialize resolves only the values a run gives.{where}{needs}"
+    return (
+        "No asset_defaults spec selects this asset: Materialize resolves only the values a run "
+        f"gives.{where}{needs}"
+    )
 
 
 def tables_on(assets: Sequence[AssetLike], index: SpecIndex) -> list[AssetLike]:

@@ -116,6 +116,9 @@ SPECS = {
         selection: [guarded]
         parameter_values: {bucket: 7}
         """,
+    "lonely_job.yaml": """\
+        selection: [lonely]
+        """,
 }
 
 
@@ -140,9 +143,19 @@ def test_secrets_lists_and_assets_without_a_spec_show_as_a_user_would_expect(
     assert rows(lonely_page[PARAMETERS_KEY]) == [row("bucket", "string", False)]
     assert lonely_page[MATERIALIZE_KEY].value == (
         "No asset_defaults spec selects this asset: Materialize resolves only the values a run "
-        "gives. No spec selects it."
+        f"gives. Specs that select it: `lonely_job` in {specs / 'lonely_job.yaml'}; "
+        "`asset_defaults: true` in one of them gives Materialize its values."
     )
     assert PARAMETERS_KEY not in page(defs, "plain") and MATERIALIZE_KEY not in page(defs, "plain")
+    # An asset_defaults spec that leaves a required value out: the page says what a run must give.
+    vault_job = specs / "vault_job.yaml"
+    vault_job.write_text(vault_job.read_text().replace("api_key: {env: VAULT_KEY}, ", ""))
+    assert page(build(specs), "vault")[MATERIALIZE_KEY].value == (
+        "Materialize resolves the values of the asset_defaults spec `vault_job` "
+        f"({vault_job}), under any a run gives in `resources.params.config.values`. Required "
+        "without a value: `api_key`; a run must give each, for example "
+        "`resources: {params: {config: {values: {vault.api_key: ...}}}}`."
+    )
     # An asset_defaults spec with problems: the page says that Materialize fails, and why.
     guarded_page = page(defs, "guarded")
     assert rows(guarded_page[PARAMETERS_KEY]) == [row("bucket", "string", True)]
