@@ -74,7 +74,6 @@ def test_the_asset_page_shows_the_parameters_before_a_run_and_the_values_after_m
             expect(table.get_by_role("row").filter(has_text="top_n")).to_contain_text("3")
             note = metadata_row(page, "nexus/materialize")
             expect(note).to_contain_text("asset_defaults spec `top_sales_job`")
-            table.scroll_into_view_if_needed()
             screenshot(page, tmp_path, "asset-page-parameters.png")
 
             button = page.get_by_role("button", name="materialization Materialize", exact=True)
