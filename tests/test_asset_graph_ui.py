@@ -11,10 +11,10 @@ from typing import Any
 import dagster as dg
 import pytest
 from dagster._core.execution.backfill import BulkActionStatus
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from . import ui_support
-from .test_ui_launchpad import CHROMIUM_ARGS, WAIT_MS, skip_community_dialog_if_shown
+from .test_ui_launchpad import browser_page
 from .ui_support import (
     RUN_TIMEOUT,
     START_TIMEOUT,
@@ -47,6 +47,17 @@ def asset_job_runs(webserver: Webserver, asset: str) -> list[dg.DagsterRun]:
     return [r for r in runs if dg.AssetKey(asset) in (r.asset_selection or ())]
 
 
+def new_asset_job_runs(webserver: Webserver, asset: str, before: set[str]) -> list[dg.DagsterRun]:
+    """The asset's runs launched from the UI since ``before`` (their ids), once there is one."""
+    deadline = time.monotonic() + RUN_TIMEOUT
+    while time.monotonic() < deadline:
+        new = [r for r in asset_job_runs(webserver, asset) if r.run_id not in before]
+        if new:
+            return new
+        time.sleep(0.5)
+    raise AssertionError(f"no run of {asset} launched by the Materialize button")
+
+
 def recorded(webserver: Webserver, run_id: str, asset: str) -> dict[str, Any]:
     with webserver.instance() as instance:
         for entry in instance.all_logs(run_id, of_type=dg.DagsterEventType.ASSET_MATERIALIZATION):
@@ -62,34 +73,12 @@ def test_materialize_button_runs_the_asset_with_its_asset_defaults_values(
 ) -> None:
     webserver = dagster_dev
     before = {r.run_id for r in asset_job_runs(webserver, "sales_ingestion_asset")}
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
-        )
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
-        page.set_default_timeout(WAIT_MS)
-        try:
-            page.goto(f"{webserver.url}/assets/sales_ingestion_asset")
-            skip_community_dialog_if_shown(page, webserver)
-            button = page.get_by_role("button", name="materialization Materialize", exact=True)
-            expect(button).to_be_enabled()
-            button.click()
-            deadline = time.monotonic() + RUN_TIMEOUT
-            new: list[dg.DagsterRun] = []
-            while not new and time.monotonic() < deadline:
-                time.sleep(0.5)
-                new = [
-                    r
-                    for r in asset_job_runs(webserver, "sales_ingestion_asset")
-                    if r.run_id not in before
-                ]
-            assert new, "no run launched by the Materialize button"
-        except BaseException:
-            page.screenshot(path=tmp_path / "materialize.png")
-            print(f"screenshot: {tmp_path / 'materialize.png'}")
-            raise
-        finally:
-            browser.close()
+    failure = tmp_path / "materialize.png"
+    with browser_page(chromium, webserver, "/assets/sales_ingestion_asset", failure) as page:
+        button = page.get_by_role("button", name="materialization Materialize", exact=True)
+        expect(button).to_be_enabled()
+        button.click()
+        new = new_asset_job_runs(webserver, "sales_ingestion_asset", before)
 
     run_id = new[0].run_id
     assert new[0].run_config == {}  # the button gives no run config

@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import dagster as dg
 import pytest
@@ -100,17 +101,23 @@ def skip_community_dialog_if_shown(page: Page, webserver: Webserver) -> None:
 
 
 @contextmanager
-def launchpad(chromium: Path, webserver: Webserver, job: str, on_failure: Path) -> Iterator[Page]:
-    """The job's launchpad open in headless Chromium, past the community dialog; a screenshot
-    is saved at ``on_failure`` if the test fails inside."""
+def browser_page(
+    chromium: Path,
+    webserver: Webserver,
+    path: str,
+    on_failure: Path,
+    viewport: tuple[int, int] = (1600, 1000),
+) -> Iterator[Page]:
+    """The server's page at ``path`` open in headless Chromium, past the community dialog; a
+    screenshot is saved at ``on_failure`` if the test fails inside."""
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(chromium), args=CHROMIUM_ARGS, headless=True
         )
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = browser.new_page(viewport={"width": viewport[0], "height": viewport[1]})
         page.set_default_timeout(WAIT_MS)
         try:
-            page.goto(f"{webserver.url}/locations/{LOCATION}/jobs/{job}/playground")
+            page.goto(f"{webserver.url}{path}")
             skip_community_dialog_if_shown(page, webserver)
             yield page
         except BaseException:
@@ -119,6 +126,13 @@ def launchpad(chromium: Path, webserver: Webserver, job: str, on_failure: Path) 
             raise
         finally:
             browser.close()
+
+
+def launchpad(chromium: Path, webserver: Webserver, job: str, on_failure: Path) -> Any:
+    """The job's launchpad (:func:`browser_page`)."""
+    return browser_page(
+        chromium, webserver, f"/locations/{LOCATION}/jobs/{job}/playground", on_failure
+    )
 
 
 def test_launchpad_shows_the_fields_and_launches_a_run(
