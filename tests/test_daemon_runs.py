@@ -51,7 +51,7 @@ from dagster._core.workspace.context import WorkspaceProcessContext
 from dagster._core.workspace.load_target import InProcessWorkspaceLoadTarget
 from dagster_graphql.test.utils import execute_dagster_graphql
 
-from .conftest import new_dagster_home, write_specs
+from .conftest import error_text, new_dagster_home, write_specs
 from .ui_support import DAGSTER, INSTANCE_YAML, REPOSITORY, _stop, backfill_interval_hook
 
 LOCATION = Path(__file__).parent / "locations" / "daemon_runs_location.py"
@@ -155,17 +155,8 @@ class Daemon:
         )
 
     def errors(self, run_id: str) -> str:
-        """Every failure message of the run, with its errors' text."""
-        texts = []
-        for entry in self.instance.all_logs(run_id):
-            event = entry.dagster_event
-            if event is None or not (event.is_failure or event.is_resource_init_failure):
-                continue
-            texts.append(event.message or "")
-            error = getattr(event.event_specific_data, "error", None)
-            if error is not None:
-                texts.append(error.to_string())
-        return "\n".join(texts)
+        """Every error of the run (its steps', its resources'), with their causes."""
+        return error_text(self.instance.all_logs(run_id))
 
     def materialized_params(self, run_id: str, asset: str) -> dict[str, Any]:
         """The metadata of ``asset``'s materialization in the run."""
